@@ -1,0 +1,77 @@
+"""Settings from LOKETBOT_* environment variables, or the same names in loketbot.toml."""
+
+from __future__ import annotations
+
+__all__ = ["Settings", "load_settings"]
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+
+DEFAULTS = {
+    "LOKETBOT_TELEGRAM_TOKEN": "",
+    "LOKETBOT_TELEGRAM_API_URL": "https://api.telegram.org/bot",
+    "LOKETBOT_OFFICERS_CHAT_ID": "",
+    "LOKETBOT_DATABASE_URL": "sqlite+aiosqlite:///loketbot.db",
+    "LOKETBOT_KNOWLEDGE_DIR": "knowledge",
+    "LOKETBOT_FLOWS_DIR": "flows",
+    "LOKETBOT_WEB_HOST": "127.0.0.1",
+    "LOKETBOT_WEB_PORT": "8080",
+    "LOKETBOT_WEBHOOK_SECRET": "",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration; see the table in README.md."""
+
+    telegram_token: str
+    telegram_api_url: str
+    officers_chat_id: str
+    database_url: str
+    knowledge_dir: Path
+    flows_dir: Path
+    web_host: str
+    web_port: int
+    webhook_secret: str
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, toml_path: Path | None = None
+) -> Settings:
+    """Environment first, then loketbot.toml (in the working directory), then defaults."""
+    env = os.environ if environ is None else environ
+    path = toml_path or Path(env.get("LOKETBOT_CONFIG", "loketbot.toml"))
+    from_file: dict[str, object] = {}
+    if path.is_file():
+        try:
+            from_file = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        unknown = sorted(set(from_file) - set(DEFAULTS))
+        if unknown:
+            raise ConfigError(
+                f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}"
+            )
+
+    def get(name: str) -> str:
+        return str(env.get(name) or from_file.get(name) or DEFAULTS[name])
+
+    port = get("LOKETBOT_WEB_PORT")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"LOKETBOT_WEB_PORT must be a port number (1-65535), not {port!r}")
+    return Settings(
+        telegram_token=get("LOKETBOT_TELEGRAM_TOKEN"),
+        telegram_api_url=get("LOKETBOT_TELEGRAM_API_URL"),
+        officers_chat_id=get("LOKETBOT_OFFICERS_CHAT_ID"),
+        database_url=get("LOKETBOT_DATABASE_URL"),
+        knowledge_dir=Path(get("LOKETBOT_KNOWLEDGE_DIR")),
+        flows_dir=Path(get("LOKETBOT_FLOWS_DIR")),
+        web_host=get("LOKETBOT_WEB_HOST"),
+        web_port=int(port),
+        webhook_secret=get("LOKETBOT_WEBHOOK_SECRET"),
+    )

@@ -1,0 +1,86 @@
+"""Shared fixtures: the shipped knowledge, a small valid knowledge folder to break on purpose."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from loketbot.dialogue import Dialogue
+from loketbot.knowledge import Knowledge, load_knowledge
+from loketbot.matcher import Matcher
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+SHARED = ROOT.parent / "shared"
+
+DEPARTMENTS = """\
+entries:
+  - id: dept-liaison
+    kind: department
+    title: {nl: Verbindingsofficier, en: Liaison officer}
+    examples:
+      nl: [wie is mijn contactpersoon, vaste contactpersoon gemeente, verbindingsofficier,
+           wijknetwerker vinden, gebiedsnetwerker, met wie moet ik praten, wie helpt mij,
+           aanspreekpunt gemeente]
+      en: [who is my contact, liaison officer, contact person]
+    answer: {nl: Een verbindingsofficier helpt je., en: A liaison officer helps you.}
+    department: dept-liaison
+    reviewed: 2026-11-23
+"""
+
+PERMITS = """\
+entries:
+  - id: permit-event
+    kind: permit
+    title: {nl: Evenementenvergunning, en: Event permit}
+    examples:
+      nl:
+        - vergunning voor een festival
+        - evenement organiseren in het park
+        - moet ik een evenementenvergunning hebben
+        - melding klein evenement
+        - markt met podium op het plein
+        - optreden buiten met publiek
+        - hoeveel bezoekers mag een evenement zonder vergunning
+        - festival aanvragen bij de gemeente
+      en: [event permit, festival in the park, do we need a permit for an event]
+    answer: {nl: Vraag een vergunning aan., en: Apply for a permit.}
+    links: [{title: Gemeente Rotterdam, url: "https://www.rotterdam.nl/"}]
+    department: dept-liaison
+    reviewed: 2026-11-23
+"""
+
+
+@pytest.fixture(scope="session")
+def knowledge() -> Knowledge:
+    """The shipped knowledge base."""
+    return load_knowledge(KNOWLEDGE)
+
+
+@pytest.fixture(scope="session")
+def matcher(knowledge: Knowledge) -> Matcher:
+    """A matcher over the shipped knowledge (built once: indexing is the slow part)."""
+    return Matcher(knowledge)
+
+
+@pytest.fixture(scope="session")
+def dialogue(knowledge: Knowledge, matcher: Matcher) -> Dialogue:
+    """The dialogue core over the shipped knowledge."""
+    return Dialogue(knowledge, matcher)
+
+
+@pytest.fixture
+def kb_dir(tmp_path: Path) -> Callable[..., Path]:
+    """Write a small valid knowledge folder; keyword arguments replace or add files."""
+
+    def make(**files: str) -> Path:
+        folder = tmp_path / "knowledge"
+        folder.mkdir(exist_ok=True)
+        contents = {"departments.yaml": DEPARTMENTS, "permits.yaml": PERMITS, **files}
+        for name, text in contents.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        return folder
+
+    return make
