@@ -1,0 +1,194 @@
+"""Turn text into comparable terms: normalise, split compounds, fix typos, apply synonyms, stem."""
+
+from __future__ import annotations
+
+__all__ = ["Analyzer", "normalise", "tokens"]
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+import snowballstemmer
+from rapidfuzz import fuzz, process
+
+_WORD = re.compile(r"[a-z0-9]+")
+_LETTER_RUN = re.compile(r"(?<![a-z0-9])[a-z](?: [a-z])+(?![a-z0-9])")
+# Dutch spellings people use interchangeably; mapped before anything else looks at the words.
+_SPELLING = (
+    (re.compile(r"\bco[\s-]?op(eratie|eratieve|eraties)\b"), r"coop\1"),
+    (re.compile(r"\bwijkco[\s-]?op\b"), "wijkcooperatie"),
+    (re.compile(r"\bkv\s?k\b"), "kvk"),
+    (re.compile(r"\bco op\b"), "coop"),
+)
+_CACHE_LIMIT = 50_000
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents, words separated by single spaces."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = " ".join(_WORD.findall(folded))
+    # "u.a.", "k.v.k." and "b.v." arrive as runs of single letters: join them into one word.
+    folded = _LETTER_RUN.sub(lambda m: m.group(0).replace(" ", ""), folded)
+    for pattern, replacement in _SPELLING:
+        folded = pattern.sub(replacement, folded)
+    return folded
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised words of `text`."""
+    return normalise(text).split()
+
+
+class Analyzer:
+    """Maps text to stemmed terms against a known vocabulary (built from the knowledge)."""
+
+    def __init__(
+        self,
+        texts: Mapping[str, Iterable[str]],
+        synonyms: Mapping[str, tuple[str, ...]],
+    ) -> None:
+        """`texts`: phrasings per language code; `synonyms`: canonical word -> variants."""
+        self._stemmers = {
+            "nl": snowballstemmer.stemmer("dutch"),
+            "en": snowballstemmer.stemmer("english"),
+        }
+        self._stem_cache: dict[str, str] = {}
+        self._typo_cache: dict[str, str | None] = {}
+        self._split_cache: dict[str, list[str] | None] = {}
+        self._synonyms = self._synonym_table(synonyms)
+        self._longest_variant = max((len(k) for k in self._synonyms), default=1)
+        vocab: dict[str, set[str]] = {}
+        for lang, phrases in texts.items():
+            for phrase in phrases:
+                for word in tokens(phrase):
+                    vocab.setdefault(word, set()).add(lang)
+        for canonical, variants in synonyms.items():
+            for phrase in (canonical, *variants):
+                for word in phrase.split():
+                    vocab.setdefault(word, set()).add("nl")
+        self._english_only = frozenset(w for w, langs in vocab.items() if langs == {"en"})
+        self._vocab = frozenset(vocab)
+        # Long words only: short ones are too easily "corrected" into a different word.
+        self._typo_choices = sorted(w for w in vocab if len(w) >= 4)
+
+    @staticmethod
+    def _synonym_table(
+        synonyms: Mapping[str, tuple[str, ...]],
+    ) -> dict[tuple[str, ...], tuple[str, ...]]:
+        table: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for canonical, variants in synonyms.items():
+            target = tuple(canonical.split())
+            for variant in variants:
+                key = tuple(variant.split())
+                if key and key != target:
+                    table[key] = target
+        return table
+
+    def terms(self, text: str, *, correct: bool = True) -> list[str]:
+        """Stemmed terms of `text`; with `correct`, unknown words are split or corrected first."""
+        words = tokens(text)
+        if correct:
+            words = self._repair(words)
+        words = self._with_parts(words)
+        words = self._apply_synonyms(words)
+        return [self._stem(w) for w in words if len(w) > 1 or w.isdigit()]
+
+    def clear_caches(self) -> None:
+        """Forget cached stems, splits and corrections (for benchmarks of cold questions)."""
+        self._stem_cache.clear()
+        self._split_cache.clear()
+        self._typo_cache.clear()
+
+    def known(self, word: str) -> bool:
+        """True when `word` (normalised) occurs in the knowledge."""
+        return word in self._vocab
+
+    def _repair(self, words: list[str]) -> list[str]:
+        repaired: list[str] = []
+        for word in words:
+            if word in self._vocab or len(word) < 5 or word.isdigit():
+                repaired.append(word)
+                continue
+            parts = self._split_compound(word)
+            if parts:
+                repaired.extend(parts)
+                continue
+            fixed = self._correct(word)
+            repaired.append(fixed or word)
+        return repaired
+
+    def _with_parts(self, words: list[str]) -> list[str]:
+        """Known compounds keep their own term and add their parts: "opzoomerstraat" also
+        matches "opzoomer" and "straat", in questions and examples alike."""
+        result: list[str] = []
+        for word in words:
+            result.append(word)
+            if len(word) >= 8 and word in self._vocab:
+                result.extend(self._split_compound(word) or ())
+        return result
+
+    def _split_compound(self, word: str) -> list[str] | None:
+        """Split a Dutch compound into two known words ("buurtfeestvergunning"), if possible."""
+        if word in self._split_cache:
+            return self._split_cache[word]
+        parts = self._best_split(word)
+        if len(self._split_cache) >= _CACHE_LIMIT:
+            self._split_cache.clear()
+        self._split_cache[word] = parts
+        return parts
+
+    def _best_split(self, word: str) -> list[str] | None:
+        best: tuple[int, list[str]] | None = None
+        for cut in range(3, len(word) - 2):
+            left, right = word[:cut], word[cut:]
+            if left not in self._vocab:
+                continue
+            for linked in (
+                right,
+                right[1:] if right[:1] == "s" else "",
+                right[1:] if right[:1] == "e" else "",
+            ):
+                if len(linked) >= 3 and linked in self._vocab:
+                    balance = min(len(left), len(linked))
+                    if best is None or balance > best[0]:
+                        best = (balance, [left, linked])
+        return best[1] if best else None
+
+    def _correct(self, word: str) -> str | None:
+        if word in self._typo_cache:
+            return self._typo_cache[word]
+        cutoff = 88.0 if len(word) < 7 else 84.0
+        found = process.extractOne(word, self._typo_choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+        result = found[0] if found else None
+        if len(self._typo_cache) >= _CACHE_LIMIT:
+            self._typo_cache.clear()
+        self._typo_cache[word] = result
+        return result
+
+    def _apply_synonyms(self, words: list[str]) -> list[str]:
+        if not self._synonyms:
+            return words
+        result: list[str] = []
+        i = 0
+        while i < len(words):
+            for size in range(min(self._longest_variant, len(words) - i), 0, -1):
+                target = self._synonyms.get(tuple(words[i : i + size]))
+                if target is not None:
+                    result.extend(target)
+                    i += size
+                    break
+            else:
+                result.append(words[i])
+                i += 1
+        return result
+
+    def _stem(self, word: str) -> str:
+        stem = self._stem_cache.get(word)
+        if stem is None:
+            lang = "en" if word in self._english_only else "nl"
+            stem = self._stemmers[lang].stemWord(word)
+            if len(self._stem_cache) >= _CACHE_LIMIT:
+                self._stem_cache.clear()
+            self._stem_cache[word] = stem
+        return stem

@@ -1,0 +1,54 @@
+"""The dev evaluation must not regress below floors a little under the targets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from loketbot.evaluation import evaluate, read_cases
+from loketbot.matcher import Matcher
+
+from .conftest import KNOWLEDGE, SHARED
+
+DEV = SHARED / "eval" / "dev.jsonl"
+
+
+def test_dev_set_floors(matcher: Matcher) -> None:
+    assert DEV.is_file(), f"{DEV} is missing: shared/ must sit beside the checkout"
+    report = evaluate(matcher, read_cases(DEV))
+    assert report.in_scope >= 150 and report.out_of_scope >= 25
+    assert report.top1 >= 0.88, report.as_dict()
+    assert report.safe >= 0.92, report.as_dict()
+    assert report.wrong <= 0.05, report.as_dict()
+    assert report.handoff >= 0.83, report.as_dict()
+
+
+def test_eval_cli_reports_the_four_metrics() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "loketbot.cli", "eval", str(DEV), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=KNOWLEDGE.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {"top1", "safe", "wrong", "handoff"} <= set(report)
+
+
+def test_eval_cli_names_a_bad_line(tmp_path: object) -> None:
+    from pathlib import Path
+
+    bad = Path(str(tmp_path)) / "bad.jsonl"
+    bad.write_text('{"text": "a", "expect": "handoff"}\nnot json\n', encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "loketbot.cli", "eval", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=KNOWLEDGE.parent,
+    )
+    assert result.returncode == 1
+    assert f"{bad}:2:" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,118 @@
+"""The matcher routes the way people type: typos, no accents, English, nonsense."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from loketbot.knowledge import load_knowledge
+from loketbot.matcher import Match, Matcher, Thresholds
+
+from .conftest import KNOWLEDGE
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Wat is een stichting?", "legal-form-stichting"),
+        ("stigting oprichten", "legal-form-stichting"),  # typo
+        ("wat is een cooperatie", "legal-form-cooperatie"),  # no diaeresis
+        ("evenementenvergunnig aanvragen", "permit-event"),  # typo in a compound
+        ("buurtbbq op straat", "permit-street-party"),  # synonym
+        ("Kamer van Koophandel inschrijving", "legal-form-kvk"),  # synonym phrase
+        ("How do I register at the chamber of commerce?", "legal-form-kvk"),
+        ("hallo", "system-greeting"),
+        ("ik wil een echte persoon spreken", "system-human"),
+    ],
+)
+def test_routes_what_people_type(matcher: Matcher, text: str, intent: str) -> None:
+    match = matcher.match(text)
+    assert match.intent == intent, match
+    assert match.action in ("answer", "flow")
+
+
+@pytest.mark.parametrize("text", ["asdfgh qwerty", "???", "", "🙂🙂🙂", "x" * 10_000])
+def test_nonsense_goes_to_a_human(matcher: Matcher, text: str) -> None:
+    match = matcher.match(text)
+    assert match.action == "handoff"
+    assert match.intent is None
+
+
+def test_personal_municipal_service_is_not_answered(matcher: Matcher) -> None:
+    match = matcher.match("ik moet mijn rijbewijs verlengen, waar doe ik dat")
+    assert match.action == "handoff"
+
+
+def test_detects_language(matcher: Matcher) -> None:
+    assert matcher.match("what is a foundation and do we need one").lang == "en"
+    assert matcher.match("wat is een stichting en hebben wij die nodig").lang == "nl"
+    assert matcher.match("hoi").lang == "nl"  # too short for the detector alone
+
+
+def test_forced_language_wins(matcher: Matcher) -> None:
+    assert matcher.match("wat is een stichting", lang="en").lang == "en"
+
+
+def test_a_long_message_that_opens_with_a_greeting_is_about_its_question(matcher: Matcher) -> None:
+    text = "Goedemorgen! Wij willen met de buurt een straatfeest houden, moet de straat dan dicht?"
+    assert matcher.match(text).intent == "permit-street-party"
+
+
+def test_clarify_lists_close_alternatives(kb_dir: Callable[..., Path]) -> None:
+    folder = kb_dir()
+    matcher = Matcher(load_knowledge(folder), Thresholds(clarify_within=1.0))
+    match = matcher.match("vergunning contactpersoon")
+    assert match.action == "clarify"
+    assert set(match.alternatives) == {"permit-event", "dept-liaison"}
+
+
+def test_match_object_has_the_documented_fields(matcher: Matcher) -> None:
+    match = matcher.match("subsidie aanvragen voor ons buurtproject")
+    assert isinstance(match, Match)
+    data = match.as_dict()
+    assert set(data) >= {"text", "intent", "score", "action", "alternatives"}
+    assert 0 <= match.score <= 100
+
+
+def test_from_knowledge_is_the_benchmark_entry_point() -> None:
+    matcher = Matcher.from_knowledge(KNOWLEDGE)
+    assert matcher.match("wat kost inschrijven bij de kvk").intent == "legal-form-kvk"
+
+
+def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "loketbot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=KNOWLEDGE.parent,
+    )
+
+
+def test_match_cli_jsonl_reads_plain_and_json_lines() -> None:
+    stdin = 'wat is een stichting\n{"text": "do we need a permit for a street party"}\n\n'
+    result = run_cli("match", "--jsonl", stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["intent"] for r in rows] == ["legal-form-stichting", "permit-street-party"]
+    assert set(rows[0]) >= {"text", "intent", "score", "action", "alternatives"}
+
+
+def test_match_cli_single_question() -> None:
+    result = run_cli("match", "geveltuin aanleggen")
+    assert json.loads(result.stdout)["intent"] == "permit-greening"
+
+
+def test_kb_examples_lists_every_example() -> None:
+    result = run_cli("kb", "examples")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    knowledge = load_knowledge(KNOWLEDGE)
+    expected = sum(len(e.examples["nl"]) + len(e.examples["en"]) for e in knowledge.answerable())
+    assert len(rows) == expected
+    assert set(rows[0]) == {"id", "text", "lang"}
