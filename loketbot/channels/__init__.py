@@ -1,0 +1,1 @@
+"""Channels translate a medium (Telegram, terminal, tests) to and from the dialogue core."""

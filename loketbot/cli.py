@@ -1,0 +1,184 @@
+"""The `loketbot` command: chat, match, eval, kb check, kb examples."""
+
+from __future__ import annotations
+
+__all__ = ["main"]
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import Settings, load_settings
+from .errors import KnowledgeError, LoketbotError
+from .knowledge import LANGS, check, flow_ids, load_knowledge
+from .matcher import Matcher
+
+log = logging.getLogger("loketbot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="loketbot", description="Municipal guidance bot for citizen initiatives in Rotterdam."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("--lang", choices=LANGS, help="answer in this language")
+    chat.add_argument("--user", default="local", help="who you are (default: local)")
+
+    match = sub.add_parser("match", help="route questions; prints one JSON object per question")
+    match.add_argument("text", nargs="?", help="the question (omit with --jsonl)")
+    match.add_argument("--jsonl", action="store_true", help="read one question per line from stdin")
+    match.add_argument("--lang", choices=LANGS, help="force the answer language")
+    _knowledge_option(match)
+
+    evaluate = sub.add_parser("eval", help="accuracy report over labelled questions")
+    evaluate.add_argument("file", type=Path, help='JSON lines {"text", "expect"}')
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    _knowledge_option(evaluate)
+
+    kb = sub.add_parser("kb", help="knowledge base tools")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
+    kb_check = kb_sub.add_parser("check", help="validate knowledge/ and flows/")
+    _knowledge_option(kb_check)
+    kb_check.add_argument("--flows", type=Path, help="flows folder (default: LOKETBOT_FLOWS_DIR)")
+    kb_check.add_argument("--json", action="store_true", help="print problems as JSON")
+    kb_examples = kb_sub.add_parser("examples", help="every example phrasing as JSON lines")
+    _knowledge_option(kb_examples)
+    return parser
+
+
+def _knowledge_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--knowledge", type=Path, help="knowledge folder (default: LOKETBOT_KNOWLEDGE_DIR)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings()
+        return _run(args, settings)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"{len(exc.problems)} problem(s) in the knowledge; run `loketbot kb check`",
+            file=sys.stderr,
+        )
+        return 1
+    except LoketbotError as exc:
+        print(f"loketbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    knowledge_dir: Path = getattr(args, "knowledge", None) or settings.knowledge_dir
+    if args.command == "kb" and args.kb_command == "check":
+        return _kb_check(knowledge_dir, args.flows or settings.flows_dir, as_json=args.json)
+    if args.command == "kb" and args.kb_command == "examples":
+        knowledge = load_knowledge(knowledge_dir)
+        for entry in knowledge.answerable():
+            for lang in LANGS:
+                for text in entry.examples[lang]:
+                    print(
+                        json.dumps({"id": entry.id, "text": text, "lang": lang}, ensure_ascii=False)
+                    )
+        return 0
+    if args.command == "match":
+        return _match(Matcher.from_knowledge(knowledge_dir), args)
+    if args.command == "eval":
+        return _eval(Matcher.from_knowledge(knowledge_dir), args.file, as_json=args.json)
+    if args.command == "chat":
+        from .channels.terminal import run_terminal
+
+        return asyncio.run(run_terminal(settings, lang=args.lang, user=args.user))
+    raise AssertionError(args.command)  # argparse only lets known commands through
+
+
+def _kb_check(knowledge_dir: Path, flows_dir: Path, *, as_json: bool) -> int:
+    knowledge, problems = check(knowledge_dir, flows=flow_ids(flows_dir))
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "ok": not problems,
+                    "entries": len(knowledge.entries) if knowledge else 0,
+                    "problems": [
+                        {"file": p.file, "line": p.line, "message": p.message} for p in problems
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        for problem in problems:
+            print(problem)
+        if knowledge is not None:
+            print(f"ok: {len(knowledge.entries)} entries, version {knowledge.version}")
+        else:
+            print(f"{len(problems)} problem(s)", file=sys.stderr)
+    return 0 if not problems else 1
+
+
+def _match(matcher: Matcher, args: argparse.Namespace) -> int:
+    if args.jsonl:
+        for line in sys.stdin:
+            text = line.strip()
+            if not text:
+                continue
+            if text.startswith("{"):
+                # Not a JSON object with "text": match the line as typed.
+                with contextlib.suppress(json.JSONDecodeError, KeyError, TypeError):
+                    text = str(json.loads(text)["text"])
+            print(json.dumps(matcher.match(text, args.lang).as_dict(), ensure_ascii=False))
+        return 0
+    if args.text is None:
+        print(
+            "loketbot match: give a question, or --jsonl to read them from stdin", file=sys.stderr
+        )
+        return 2
+    print(json.dumps(matcher.match(args.text, args.lang).as_dict(), ensure_ascii=False))
+    return 0
+
+
+def _eval(matcher: Matcher, path: Path, *, as_json: bool) -> int:
+    from .evaluation import evaluate, read_cases
+
+    if not path.is_file():
+        raise LoketbotError(f"{path}: no such file")
+    report = evaluate(matcher, read_cases(path))
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"questions: {report.in_scope} in scope, {report.out_of_scope} handoff")
+    print(f"top1     {report.top1:.3f}   (target >= 0.90)")
+    print(f"safe     {report.safe:.3f}   (target >= 0.95)")
+    print(f"wrong    {report.wrong:.3f}   (target <= 0.04)")
+    print(f"handoff  {report.handoff:.3f}   (target >= 0.85)")
+    if report.misses:
+        print(f"\n{len(report.misses)} missed:")
+        for miss in report.misses:
+            print(
+                f"  expect {miss['expect']!s:28} got {miss['action']!s:8} {miss['intent']!s:28} "
+                f"{miss['score']!s:>5}  {str(miss['text'])[:70]}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""What the bot says, in plain Dutch (B1) and English; keyed by message name."""
+
+from __future__ import annotations
+
+__all__ = ["KIND_LABELS", "say"]
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "welcome": {
+        "nl": (
+            "Welkom bij loketbot! Ik help bewonersinitiatieven, wijkcoöperaties en sociale "
+            "ondernemers in Rotterdam op weg bij de gemeente.\n\n"
+            "Stel je vraag in je eigen woorden, bijvoorbeeld: 'Moet ik een vergunning hebben "
+            "voor een buurtfeest?' of 'Wat is het verschil tussen een stichting en een "
+            "coöperatie?'. Of kies een onderwerp met /menu.\n\n"
+            "Weet ik het niet, dan vraag ik een verbindingsofficier van de gemeente. "
+            "Typ /mens als je meteen een mens wilt spreken.\n\n"
+            "Privacy: we bewaren je berichten om je vraag te beantwoorden en de bot te "
+            "verbeteren. Alleen medewerkers van de gemeente kunnen ze lezen."
+        ),
+        "en": (
+            "Welcome to loketbot! I help resident initiatives, neighbourhood cooperatives and "
+            "social entrepreneurs in Rotterdam find their way in the municipality.\n\n"
+            "Ask your question in your own words, for example: 'Do we need a permit for a street "
+            "party?' or 'What is the difference between a stichting and a cooperative?'. Or pick "
+            "a topic with /menu.\n\n"
+            "If I don't know, I ask a liaison officer of the municipality. Type /mens to talk to "
+            "a person right away.\n\n"
+            "Privacy: we keep your messages to answer your question and improve the bot. Only "
+            "municipal staff can read them."
+        ),
+    },
+    "help": {
+        "nl": (
+            "Zo werkt het:\n"
+            "- Typ je vraag gewoon in gewone woorden.\n"
+            "- /menu: kies een onderwerp met knoppen.\n"
+            "- /mens: stel je vraag aan een verbindingsofficier.\n"
+            "- /opnieuw: begin opnieuw.\n"
+            "- /taal: kies Nederlands of English."
+        ),
+        "en": (
+            "How it works:\n"
+            "- Just type your question in your own words.\n"
+            "- /menu: pick a topic with buttons.\n"
+            "- /mens: ask a liaison officer.\n"
+            "- /opnieuw: start again.\n"
+            "- /taal: choose Nederlands or English."
+        ),
+    },
+    "menu": {"nl": "Waar gaat je vraag over?", "en": "What is your question about?"},
+    "menu_kind": {"nl": "Kies een onderwerp:", "en": "Pick a topic:"},
+    "human_button": {"nl": "Vraag aan een mens", "en": "Ask a person"},
+    "reset": {
+        "nl": "We beginnen opnieuw. Wat wil je weten?",
+        "en": "Let's start again. What would you like to know?",
+    },
+    "lang_set": {
+        "nl": "Ik praat nu Nederlands met je.",
+        "en": "I will talk to you in English now.",
+    },
+    "lang_ask": {"nl": "Welke taal wil je?", "en": "Which language would you like?"},
+    "unknown_command": {
+        "nl": "Dat commando ken ik niet. Typ /help voor wat ik kan.",
+        "en": "I don't know that command. Type /help to see what I can do.",
+    },
+    "text_only": {
+        "nl": "Ik kan alleen tekst lezen. Typ je vraag in een bericht.",
+        "en": "I can only read text. Please type your question.",
+    },
+    "clarify": {
+        "nl": "Ik weet niet zeker wat je bedoelt. Gaat het over een van deze onderwerpen?",
+        "en": "I'm not sure what you mean. Is it about one of these topics?",
+    },
+    "none_of_these": {"nl": "Geen van deze", "en": "None of these"},
+    "more_info": {"nl": "Meer informatie", "en": "More information"},
+    "department": {"nl": "Afdeling", "en": "Department"},
+    "helped": {"nl": "👍 Dit hielp", "en": "👍 This helped"},
+    "not_helped": {"nl": "👎 Dit hielp niet", "en": "👎 This did not help"},
+    "thanks_feedback": {
+        "nl": "Fijn dat het hielp! Je kunt altijd een nieuwe vraag stellen.",
+        "en": "Glad it helped! You can ask another question any time.",
+    },
+    "offer_handoff": {
+        "nl": (
+            "Hier heb ik geen goed antwoord op. Zal ik je vraag doorsturen naar een "
+            "verbindingsofficier van de gemeente? Je krijgt dan hier in deze chat antwoord."
+        ),
+        "en": (
+            "I don't have a good answer to this. Shall I pass your question to a liaison officer "
+            "of the municipality? You will get the answer here in this chat."
+        ),
+    },
+    "offer_after_feedback": {
+        "nl": (
+            "Jammer dat dit niet hielp. Zal ik je vraag doorsturen naar een verbindingsofficier "
+            "van de gemeente? Je krijgt dan hier in deze chat antwoord."
+        ),
+        "en": (
+            "Sorry that didn't help. Shall I pass your question to a liaison officer of the "
+            "municipality? You will get the answer here in this chat."
+        ),
+    },
+    "handoff_yes": {"nl": "Ja, stuur door", "en": "Yes, pass it on"},
+    "handoff_no": {"nl": "Nee, ik vraag het anders", "en": "No, I'll rephrase"},
+    "ask_question": {
+        "nl": "Wat is je vraag? Typ hem in één bericht, dan stuur ik hem door.",
+        "en": "What is your question? Type it in one message and I will pass it on.",
+    },
+    "ask_context": {
+        "nl": (
+            "Wil je nog iets toevoegen? Bijvoorbeeld in welke wijk je initiatief zit, hoe het "
+            "heet, of wat je al geprobeerd hebt. Typ het hier, of tik op 'Niets toevoegen'."
+        ),
+        "en": (
+            "Anything to add? For example the neighbourhood of your initiative, its name, or "
+            "what you already tried. Type it here, or tap 'Nothing to add'."
+        ),
+    },
+    "forwarding": {
+        "nl": 'Ik stuur deze vraag door: "{question}"',
+        "en": 'I will pass on this question: "{question}"',
+    },
+    "no_context": {"nl": "Niets toevoegen", "en": "Nothing to add"},
+    "cancel": {"nl": "Annuleren", "en": "Cancel"},
+    "handoff_done": {
+        "nl": (
+            "Dank je. Je vraag staat klaar voor een verbindingsofficier. Je krijgt het antwoord "
+            "hier in deze chat. Je hoeft je verhaal niet opnieuw te vertellen."
+        ),
+        "en": (
+            "Thank you. Your question is waiting for a liaison officer. You will get the answer "
+            "here in this chat; no need to tell your story again."
+        ),
+    },
+    "ticket": {"nl": "Je ticketnummer is {ticket}.", "en": "Your ticket number is {ticket}."},
+    "handoff_cancelled": {
+        "nl": "Oké. Stel je vraag gerust op een andere manier, of kies een onderwerp met /menu.",
+        "en": "Okay. Feel free to ask in another way, or pick a topic with /menu.",
+    },
+    "stale_button": {
+        "nl": "Deze knop hoort bij een eerder gesprek. Stel je vraag opnieuw of kies /menu.",
+        "en": "This button belongs to an earlier conversation. Ask again or choose /menu.",
+    },
+}
+
+KIND_LABELS: dict[str, dict[str, str]] = {
+    "legal_form": {"nl": "Rechtsvorm", "en": "Legal form"},
+    "permit": {"nl": "Vergunningen", "en": "Permits"},
+    "subsidy": {"nl": "Subsidie en geld", "en": "Subsidies and money"},
+    "procurement": {"nl": "Opdrachten van de gemeente", "en": "Municipal contracts"},
+    "department": {"nl": "Contact met de gemeente", "en": "Contact with the municipality"},
+    "topic": {"nl": "Initiatief starten en runnen", "en": "Starting and running an initiative"},
+}
+
+
+def say(name: str, lang: str, **values: object) -> str:
+    """The text `name` in `lang` (Dutch when missing), with `values` filled in."""
+    texts = _TEXTS[name]
+    text = texts.get(lang) or texts["nl"]
+    return text.format(**values) if values else text

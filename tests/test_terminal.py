@@ -1,0 +1,75 @@
+"""`loketbot chat` as a person uses it: piped lines in, answers and numbered options out."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loketbot.store import Store
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def chat(db: Path, lines: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LOKETBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
+    return subprocess.run(
+        [sys.executable, "-m", "loketbot.cli", "chat", *args],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_answers_a_question_from_a_pipe(tmp_path: Path) -> None:
+    result = chat(tmp_path / "t.db", "wat is een stichting?\n")
+    assert result.returncode == 0, result.stderr
+    assert "STICHTING" in result.stdout
+    assert "1. 👍 Dit hielp" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_numbers_choose_options(tmp_path: Path) -> None:
+    result = chat(tmp_path / "t.db", "/menu\n1\n1\n")
+    assert result.returncode == 0, result.stderr
+    assert "Kies een onderwerp:" in result.stdout
+    assert "Volgende stap" in result.stdout  # an answer, reached by typing numbers only
+
+
+def test_stop_ends_the_conversation(tmp_path: Path) -> None:
+    result = chat(tmp_path / "t.db", "/stop\nwat is een stichting?\n")
+    assert result.returncode == 0
+    assert "STICHTING" not in result.stdout
+
+
+def test_english_option(tmp_path: Path) -> None:
+    result = chat(tmp_path / "t.db", "what is a stichting?\n", "--lang", "en")
+    assert "More information" in result.stdout
+
+
+def test_handoff_is_stored_and_survives_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    first = chat(db, "wie wint zondag de wedstrijd?\n")
+    assert "verbindingsofficier" in first.stdout
+    # A new process: the offered options are remembered in the database, not in memory.
+    second = chat(db, "1\nIk woon in Charlois\n")
+    assert "ticketnummer is" in second.stdout
+
+    async def handoffs() -> list[tuple[str, str]]:
+        store = await Store.open(f"sqlite+aiosqlite:///{db}")
+        try:
+            return [(h.question, h.context["extra"]) for h in await store.handoffs("open")]
+        finally:
+            await store.close()
+
+    assert asyncio.run(handoffs()) == [("wie wint zondag de wedstrijd?", "Ik woon in Charlois")]
