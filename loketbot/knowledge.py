@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -29,7 +29,7 @@ from .errors import KnowledgeError, Problem
 from .yamlfile import Located, SyntaxProblem, read_yaml
 
 LANGS: tuple[str, ...] = ("nl", "en")
-KINDS: tuple[str, ...] = (
+Kind = Literal[
     "legal_form",
     "permit",
     "subsidy",
@@ -38,7 +38,8 @@ KINDS: tuple[str, ...] = (
     "topic",
     "system",
     "out_of_scope",
-)
+]
+KINDS: tuple[str, ...] = get_args(Kind)
 SYNONYMS_FILE = "synonyms.yaml"
 MIN_EXAMPLES = {"nl": 8, "en": 3}
 # Kinds that are no answer of their own: anchors that tell the matcher "send this to a human".
@@ -66,16 +67,7 @@ class _Link(_Model):
 
 class _Entry(_Model):
     id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
-    kind: Literal[
-        "legal_form",
-        "permit",
-        "subsidy",
-        "procurement",
-        "department",
-        "topic",
-        "system",
-        "out_of_scope",
-    ]
+    kind: Kind
     title: _Text
     keywords: _Phrases = _Phrases()
     examples: _Phrases
