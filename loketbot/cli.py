@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .config import Settings, load_settings
+from .content import check_content, load_content
 from .errors import KnowledgeError, LoketbotError
-from .knowledge import LANGS, check, flow_ids, load_knowledge
+from .knowledge import LANGS, load_knowledge
 from .matcher import Matcher
 
 log = logging.getLogger("loketbot")
@@ -51,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     kb_check.add_argument("--json", action="store_true", help="print problems as JSON")
     kb_examples = kb_sub.add_parser("examples", help="every example phrasing as JSON lines")
     _knowledge_option(kb_examples)
+
+    flows = sub.add_parser("flows", help="guided flow tools")
+    flows_sub = flows.add_subparsers(dest="flows_command", required=True, metavar="FLOWS_COMMAND")
+    flows_test = flows_sub.add_parser("test", help="run the scripted flow conversations")
+    flows_test.add_argument(
+        "folder", nargs="?", type=Path, default=Path("tests/flows"), help="default: tests/flows"
+    )
+    _knowledge_option(flows_test)
+    flows_test.add_argument("--flows", type=Path, help="flows folder (default: LOKETBOT_FLOWS_DIR)")
     return parser
 
 
@@ -102,6 +112,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _match(Matcher.from_knowledge(knowledge_dir), args)
     if args.command == "eval":
         return _eval(Matcher.from_knowledge(knowledge_dir), args.file, as_json=args.json)
+    if args.command == "flows":
+        return _flows_test(knowledge_dir, args.flows or settings.flows_dir, args.folder)
     if args.command == "chat":
         from .channels.terminal import run_terminal
 
@@ -110,13 +122,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _kb_check(knowledge_dir: Path, flows_dir: Path, *, as_json: bool) -> int:
-    knowledge, problems = check(knowledge_dir, flows=flow_ids(flows_dir))
+    content, problems = check_content(knowledge_dir, flows_dir)
     if as_json:
         print(
             json.dumps(
                 {
                     "ok": not problems,
-                    "entries": len(knowledge.entries) if knowledge else 0,
+                    "entries": len(content.knowledge.entries) if content else 0,
+                    "flows": len(content.flows) if content else 0,
                     "problems": [
                         {"file": p.file, "line": p.line, "message": p.message} for p in problems
                     ],
@@ -128,11 +141,34 @@ def _kb_check(knowledge_dir: Path, flows_dir: Path, *, as_json: bool) -> int:
     else:
         for problem in problems:
             print(problem)
-        if knowledge is not None:
-            print(f"ok: {len(knowledge.entries)} entries, version {knowledge.version}")
+        if content is not None:
+            knowledge = content.knowledge
+            print(
+                f"ok: {len(knowledge.entries)} entries, {len(content.flows)} flows, "
+                f"version {knowledge.version}"
+            )
         else:
             print(f"{len(problems)} problem(s)", file=sys.stderr)
     return 0 if not problems else 1
+
+
+def _flows_test(knowledge_dir: Path, flows_dir: Path, folder: Path) -> int:
+    from .dialogue import Dialogue
+    from .flowtests import ends_of, run_folder
+
+    content = load_content(knowledge_dir, flows_dir)
+    results = run_folder(folder, Dialogue(content.knowledge, flows=content.flows))
+    for result in results:
+        print(f"{'ok  ' if result.passed else 'FAIL'} {result.file} {result.name}")
+        for failure in result.failures:
+            print(f"     {failure}")
+    reached = set().union(*(r.ends for r in results)) if results else set()
+    missing = sorted(ends_of(content.flows) - reached)
+    for flow_id, step in missing:
+        print(f"not covered: flow {flow_id!r} never reaches its end {step!r}")
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 0 if not failed and not missing else 1
 
 
 def _match(matcher: Matcher, args: argparse.Namespace) -> int:

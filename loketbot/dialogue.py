@@ -16,118 +16,30 @@ __all__ = [
     "Inbound",
     "Outcome",
     "Reply",
-]
+]  # the message types live in conversation.py; re-exported for channels and tests
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from .conversation import (
+    Button,
+    Conversation,
+    FeedbackGiven,
+    HandoffRequested,
+    Inbound,
+    Outcome,
+    Reply,
+)
+from .flowfile import Flow
+from .flows import FlowEngine, FlowState, FlowTurn, Prompt
 from .knowledge import LANGS, Entry, Knowledge
 from .matcher import Match, Matcher
 from .texts import KIND_LABELS, say
 
 HISTORY = 12
-STATE_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Button:
-    """A choice offered with a reply; `data` comes back as Inbound.button when chosen."""
-
-    label: str
-    data: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One message to the user."""
-
-    text: str
-    buttons: tuple[Button, ...] = ()
-
-
-@dataclass(frozen=True)
-class Inbound:
-    """One thing the user did: typed `text`, or pressed the button carrying `button`."""
-
-    text: str = ""
-    button: str | None = None
-
-
-@dataclass(frozen=True)
-class HandoffRequested:
-    """The user confirmed that a liaison officer should answer `question`."""
-
-    question: str
-    lang: str
-    context: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class FeedbackGiven:
-    """The user said whether the answer of `entry_id` helped."""
-
-    entry_id: str
-    helpful: bool
-
-
-Event = HandoffRequested | FeedbackGiven
-
-
-@dataclass(frozen=True)
-class Conversation:
-    """Everything the core remembers about one chat; stored as JSON by the shell."""
-
-    lang: str = "nl"
-    lang_pinned: bool = False
-    mode: str = "idle"  # idle | clarify | handoff_confirm | handoff_question | handoff_context
-    question: str = ""
-    options: tuple[str, ...] = ()
-    candidates: tuple[tuple[str, float], ...] = ()
-    history: tuple[tuple[str, str], ...] = ()
-    offered: tuple[Button, ...] = ()  # the last buttons shown: a typed number or label picks one
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-safe dict for the store."""
-        return {
-            "v": STATE_VERSION,
-            "lang": self.lang,
-            "lang_pinned": self.lang_pinned,
-            "mode": self.mode,
-            "question": self.question,
-            "options": list(self.options),
-            "candidates": [list(c) for c in self.candidates],
-            "history": [list(h) for h in self.history],
-            "offered": [[b.label, b.data] for b in self.offered],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> Conversation:
-        """Rebuild from `to_json` output; an unknown or older shape starts fresh (same language)."""
-        if not data:
-            return cls()
-        lang = data.get("lang") if data.get("lang") in LANGS else "nl"
-        if data.get("v") != STATE_VERSION:
-            return cls(lang=str(lang))
-        return cls(
-            lang=str(lang),
-            lang_pinned=bool(data.get("lang_pinned")),
-            mode=str(data.get("mode", "idle")),
-            question=str(data.get("question", "")),
-            options=tuple(str(o) for o in data.get("options", ())),
-            candidates=tuple((str(i), float(s)) for i, s in data.get("candidates", ())),
-            history=tuple((str(r), str(t)) for r, t in data.get("history", ())),
-            offered=tuple(Button(str(label), str(d)) for label, d in data.get("offered", ())),
-        )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one step decided."""
-
-    conversation: Conversation
-    replies: tuple[Reply, ...]
-    events: tuple[Event, ...] = ()
-    match: Match | None = None
+# A mid-flow message must match another topic at least this well to interrupt the flow.
+OTHER_TOPIC_MIN_SCORE = 30.0
 
 
 _COMMANDS = {
@@ -142,6 +54,7 @@ _COMMANDS = {
     "/taal": "lang",
     "/language": "lang",
 }
+_FLOW_BUTTONS = frozenset({"f", "fa", "fl", "fx"})  # start, answer, control, other topic
 _YES = frozenset({"ja", "j", "yes", "y", "ok", "oke", "graag", "ja graag", "doe maar"})
 _NO = frozenset({"nee", "n", "no", "nope", "nee dank je", "no thanks", "laat maar"})
 
@@ -149,21 +62,32 @@ _NO = frozenset({"nee", "n", "no", "nope", "nee dank je", "no thanks", "laat maa
 class Dialogue:
     """Decides replies for one knowledge set; stateless apart from what it is built with."""
 
-    def __init__(self, knowledge: Knowledge, matcher: Matcher | None = None) -> None:
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        matcher: Matcher | None = None,
+        flows: Mapping[str, Flow] | None = None,
+    ) -> None:
         """Use `matcher` when given (shared with other users of the same knowledge)."""
         self.knowledge = knowledge
         self.matcher = matcher or Matcher(knowledge)
+        self.engine = FlowEngine(flows or {}, knowledge)
 
     def step(self, conv: Conversation, inbound: Inbound) -> Outcome:
         """Handle one inbound event."""
         inbound = self._typed_choice(conv, inbound)
         text = inbound.text.strip()
-        if inbound.button is not None:
-            outcome = self._button(conv, inbound.button)
+        if inbound.button is not None and inbound.button.split(":", 1)[0] in _FLOW_BUTTONS:
+            outcome = self._flow_button(conv, inbound.button)
+        elif inbound.button is not None:
+            # Any other button leaves a flow in progress: the user went somewhere else.
+            outcome = self._button(self._leave_flow(conv), inbound.button)
         elif not text:
             outcome = Outcome(conv, (Reply(say("text_only", conv.lang)),))
         elif text.startswith("/"):
             outcome = self._command(conv, text)
+        elif conv.flow is not None and conv.mode == "idle":
+            outcome = self._flow_text(conv, text)
         else:
             outcome = self._text(conv, text)
         return self._remember(outcome, inbound)
@@ -186,6 +110,13 @@ class Dialogue:
     def _command(self, conv: Conversation, text: str) -> Outcome:
         name, _, arg = text.partition(" ")
         command = _COMMANDS.get(name.split("@", 1)[0].lower())
+        if conv.flow is not None and command in ("help", "lang"):
+            # Help or a language switch mid-flow: answer, then ask the same question again.
+            outcome = self._command(replace(conv, flow=None), text)
+            flow_conv = replace(outcome.conversation, flow=conv.flow)
+            again = self._prompt_reply(self.engine.ask_again(conv.flow, flow_conv.lang))
+            return Outcome(flow_conv, (*outcome.replies, again))
+        conv = self._leave_flow(conv)
         idle = replace(conv, mode="idle", options=(), question="")
         if command == "start":
             return Outcome(idle, (Reply(say("welcome", conv.lang), self._menu_buttons(conv.lang)),))
@@ -211,9 +142,17 @@ class Dialogue:
         return Outcome(conv, (Reply(say("lang_set", lang)),))
 
     def _menu_buttons(self, lang: str) -> tuple[Button, ...]:
-        kinds = [k for k in KIND_LABELS if any(e.kind == k for e in self.knowledge.entries)]
-        buttons = [Button(KIND_LABELS[k][lang], f"k:{k}") for k in kinds]
+        flows = self.engine.menu()
+        if flows:
+            buttons = [Button(f.menu.get(lang) or f.menu["nl"], f"f:{f.id}") for f in flows]
+            buttons.append(Button(say("all_topics", lang), "k:all"))
+        else:
+            buttons = self._kind_buttons(lang)
         return (*buttons, Button(say("human_button", lang), "h:human"))
+
+    def _kind_buttons(self, lang: str) -> list[Button]:
+        kinds = [k for k in KIND_LABELS if any(e.kind == k for e in self.knowledge.entries)]
+        return [Button(KIND_LABELS[k][lang], f"k:{k}") for k in kinds]
 
     # -- buttons --------------------------------------------------------------------------
 
@@ -222,6 +161,8 @@ class Dialogue:
         lang = conv.lang
         if kind == "e" and value in self.knowledge.by_id:
             return self._answer(replace(conv, mode="idle", options=()), self.knowledge.by_id[value])
+        if kind == "k" and value == "all":
+            return Outcome(conv, (Reply(say("menu_kind", lang), tuple(self._kind_buttons(lang))),))
         if kind == "k" and value in KIND_LABELS:
             entries = [e for e in self.knowledge.entries if e.kind == value]
             buttons = tuple(Button(e.text(e.title, lang), f"e:{e.id}") for e in entries)
@@ -255,6 +196,10 @@ class Dialogue:
             return self._hand_off(conv, extra="")
         if value == "no" and conv.mode.startswith("handoff"):
             idle = replace(conv, mode="idle", question="", candidates=())
+            if conv.flow is not None:  # declined after getting stuck in a flow: carry on
+                fresh = replace(idle, flow=replace(conv.flow, failures=0))
+                again = self._prompt_reply(self.engine.ask_again(conv.flow, lang))
+                return Outcome(fresh, (again,))
             return Outcome(idle, (Reply(say("handoff_cancelled", lang)),))
         return Outcome(conv, (Reply(say("stale_button", lang)),))
 
@@ -313,10 +258,8 @@ class Dialogue:
             return self._ask_for_human(conv, self._last_question(conv), offer="ask_question")
         text = entry.text(entry.answer, lang).strip()
         if entry.kind == "system":
-            buttons = (
-                self._menu_buttons(lang) if entry.id in ("system-greeting", "system-help") else ()
-            )
-            return Outcome(conv, (Reply(text, buttons),))
+            menu = entry.id in ("system-greeting", "system-help")
+            return Outcome(conv, (Reply(text, self._menu_buttons(lang) if menu else ()),))
         lines = [entry.text(entry.title, lang).upper(), "", text]
         if entry.links:
             lines += ["", say("more_info", lang) + ":"]
@@ -324,10 +267,14 @@ class Dialogue:
         department = self.knowledge.by_id.get(entry.department or "")
         if department is not None and department.id != entry.id:
             lines += ["", f"{say('department', lang)}: {department.text(department.title, lang)}"]
-        buttons = (
+        buttons: tuple[Button, ...] = (
             Button(say("helped", lang), f"fb:1:{entry.id}"),
             Button(say("not_helped", lang), f"fb:0:{entry.id}"),
         )
+        flow = self.engine.flows.get(entry.flow or "")
+        if flow is not None:
+            title = flow.title.get(lang) or flow.title["nl"]
+            buttons = (Button(say("start_flow", lang, title=title), f"f:{flow.id}"), *buttons)
         return Outcome(conv, (Reply("\n".join(lines), buttons),))
 
     # -- handoff --------------------------------------------------------------------------
@@ -366,14 +313,111 @@ class Dialogue:
         return Outcome(replace(conv, mode="handoff_context"), (Reply(text, buttons),))
 
     def _hand_off(self, conv: Conversation, extra: str) -> Outcome:
-        context = {
+        context: dict[str, Any] = {
             "extra": extra,
             "recent": [{"role": r, "text": t} for r, t in conv.history],
             "candidates": [{"intent": i, "score": s} for i, s in conv.candidates],
         }
+        flow = conv.flow or conv.last_flow
+        if flow is not None and flow.answers:
+            context["flow"] = {
+                "id": flow.flow,
+                "answers": dict(flow.answers),
+                "summary": self.engine.summary(flow.flow, dict(flow.answers), conv.lang),
+            }
+        conv = self._leave_flow(conv)
         event = HandoffRequested(conv.question, conv.lang, context)
         idle = replace(conv, mode="idle", question="", options=(), candidates=())
         return Outcome(idle, (Reply(say("handoff_done", conv.lang)),), (event,))
+
+    # -- flows ----------------------------------------------------------------------------
+
+    def _leave_flow(self, conv: Conversation) -> Conversation:
+        if conv.flow is None:
+            return conv
+        return replace(conv, flow=None, last_flow=conv.flow)
+
+    @staticmethod
+    def _prompt_reply(prompt: Prompt) -> Reply:
+        return Reply(prompt.text, tuple(Button(label, data) for label, data in prompt.options))
+
+    def _flow_button(self, conv: Conversation, data: str) -> Outcome:
+        kind, _, rest = data.partition(":")
+        lang = conv.lang
+        if kind == "f":
+            if rest not in self.engine.flows:
+                return Outcome(conv, (Reply(say("stale_button", lang)),))
+            conv = replace(self._leave_flow(conv), mode="idle", options=(), question="")
+            return self._flow_outcome(conv, self.engine.start(rest, lang))
+        flow = conv.flow
+        if flow is None:
+            return Outcome(conv, (Reply(say("stale_button", lang)),))
+        if kind == "fx" and rest in self.knowledge.by_id:  # answer the other question, then resume
+            answered = self._answer(conv, self.knowledge.by_id[rest])
+            again = self._prompt_reply(self.engine.ask_again(flow, lang))
+            return Outcome(conv, (*answered.replies, again))
+        action, _, step_and_value = rest.partition(":")
+        if kind == "fl" and action == "stop":
+            return Outcome(self._leave_flow(conv), (Reply(say("flow_stopped", lang)),))
+        if kind == "fl" and action == "resume":
+            return Outcome(conv, (self._prompt_reply(self.engine.ask_again(flow, lang)),))
+        if kind == "fl" and action == "back" and step_and_value == flow.step:
+            return self._flow_outcome(conv, self.engine.back(flow, lang))
+        if kind == "fa":
+            step, _, value = rest.partition(":")
+            if step == flow.step:
+                return self._flow_outcome(conv, self.engine.answer(flow, lang, value=value))
+        # A button of an earlier question: say so and ask the current one again.
+        again = self._prompt_reply(self.engine.ask_again(flow, lang))
+        return Outcome(conv, (Reply(say("stale_button_flow", lang)), again))
+
+    def _flow_text(self, conv: Conversation, text: str) -> Outcome:
+        assert conv.flow is not None
+        turn = self.engine.answer(conv.flow, conv.lang, text=text)
+        if turn.rejected:
+            match = self.matcher.match(text, conv.lang)
+            if (
+                match.action in ("answer", "flow")
+                and match.intent is not None
+                and match.score >= OTHER_TOPIC_MIN_SCORE
+                and not match.intent.startswith("system-")
+            ):
+                return replace(self._offer_other_topic(conv, match.intent), match=match)
+        return self._flow_outcome(conv, turn)
+
+    def _offer_other_topic(self, conv: Conversation, entry_id: str) -> Outcome:
+        lang = conv.lang
+        entry = self.knowledge.by_id[entry_id]
+        buttons = (
+            Button(say("answer_other", lang), f"fx:{entry_id}"),
+            Button(say("resume_flow", lang), "fl:resume"),
+            Button(say("stop_flow", lang), "fl:stop"),
+        )
+        text = say("other_topic", lang, title=entry.text(entry.title, lang))
+        return Outcome(conv, (Reply(text, buttons),))
+
+    def _flow_outcome(self, conv: Conversation, turn: FlowTurn) -> Outcome:
+        replies = [self._prompt_reply(p) for p in turn.prompts]
+        if turn.stuck and turn.state is not None:
+            stuck = replace(conv, flow=turn.state)
+            question = self._flow_question(turn.state)
+            outcome = self._ask_for_human(stuck, question, offer="flow_stuck")
+            return replace(outcome, replies=(*replies, *outcome.replies))
+        if turn.state is not None:
+            return Outcome(replace(conv, flow=turn.state), tuple(replies))
+        done = replace(conv, flow=None, last_flow=turn.final)
+        if turn.handoff and turn.final is not None:
+            outcome = self._ask_for_human(
+                done, self._flow_question(turn.final), offer="flow_handoff"
+            )
+            return replace(outcome, replies=(*replies, *outcome.replies))
+        return Outcome(done, tuple(replies))
+
+    def _flow_question(self, state: FlowState) -> str:
+        flow = self.engine.flows.get(state.flow)
+        title = (flow.title.get("nl") or "") if flow else state.flow
+        lines = self.engine.summary(state.flow, dict(state.answers), "nl")
+        return f"[{title}] " + "; ".join(lines) if lines else f"[{title}]"
 
     # -- memory ---------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ __all__ = [
     "check",
     "flow_ids",
     "load_knowledge",
+    "unknown_field",
 ]
 
 import hashlib
@@ -240,7 +241,6 @@ def _text_map(text: _Text) -> Mapping[str, str]:
 
 _FRIENDLY = {
     "missing": "missing field {name!r}: add it",
-    "extra_forbidden": "unknown field {name!r}: remove it or check its spelling",
     "literal_error": "{name!r} must be one of: " + ", ".join(KINDS),
     "string_pattern_mismatch": "{name!r} has the wrong form: {msg}",
     "date_from_datetime_parsing": "{name!r} must be a date like 2026-11-23",
@@ -259,11 +259,23 @@ def _pydantic_problems(located: Located, exc: ValidationError) -> list[Problem]:
             message = "id must be kebab-case, like 'permit-event'"
         elif name == "url" and error["type"] == "string_pattern_mismatch":
             message = "url must start with https:// (or http://)"
+        elif error["type"] == "extra_forbidden":
+            message = unknown_field(name)
         else:
             template = _FRIENDLY.get(error["type"], "{name!r}: {msg}")
             message = template.format(name=name, msg=error["msg"].lower())
         problems.append(located.problem(loc, message))
     return problems
+
+
+def unknown_field(name: str) -> str:
+    """The message for an unknown field; spaces in it mean a comma split an unquoted value."""
+    if " " in name:
+        return (
+            f"unknown field {name!r}: a comma inside an unquoted {{...}} value splits it; "
+            'put the text in quotes, like {nl: "a, b"}'
+        )
+    return f"unknown field {name!r}: remove it or check its spelling"
 
 
 def _cross_check(

@@ -141,6 +141,60 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nl": "Deze knop hoort bij een eerder gesprek. Stel je vraag opnieuw of kies /menu.",
         "en": "This button belongs to an earlier conversation. Ask again or choose /menu.",
     },
+    "all_topics": {"nl": "Alle onderwerpen", "en": "All topics"},
+    "start_flow": {"nl": "▶ {title}: stap voor stap", "en": "▶ {title}: step by step"},
+    "yes": {"nl": "Ja", "en": "Yes"},
+    "no": {"nl": "Nee", "en": "No"},
+    "back": {"nl": "← Terug", "en": "← Back"},
+    "stop_flow": {"nl": "Stop met de vragen", "en": "Stop the questions"},
+    "resume_flow": {"nl": "Verder met de vragen", "en": "Continue the questions"},
+    "answer_other": {"nl": "Beantwoord die vraag eerst", "en": "Answer that question first"},
+    "other_topic": {
+        "nl": "Dat lijkt een andere vraag, over: {title}. Wat wil je doen?",
+        "en": "That looks like another question, about: {title}. What would you like to do?",
+    },
+    "because": {"nl": "Waarom:", "en": "Why:"},
+    "read_more": {"nl": "Lees verder:", "en": "Read more:"},
+    "flow_stopped": {
+        "nl": "Oké, we stoppen met de vragen. Stel gerust een andere vraag, of kies /menu.",
+        "en": "Okay, we stop the questions. Ask something else, or choose /menu.",
+    },
+    "flow_broken": {
+        "nl": "Hier loopt de vragenlijst vast. Sorry! Kies /menu of vraag het een mens met /mens.",
+        "en": "The questions got stuck here. Sorry! Choose /menu or ask a person with /mens.",
+    },
+    "flow_stuck": {
+        "nl": (
+            "Het lukt niet goed met deze vraag. Zal ik een verbindingsofficier vragen om je "
+            "verder te helpen? Je antwoorden tot nu toe gaan mee."
+        ),
+        "en": (
+            "This question isn't working out. Shall I ask a liaison officer to help you further? "
+            "Your answers so far go along."
+        ),
+    },
+    "flow_handoff": {
+        "nl": "Zal ik je vraag met je antwoorden doorsturen naar een verbindingsofficier?",
+        "en": "Shall I pass your question and answers to a liaison officer?",
+    },
+    "stale_button_flow": {
+        "nl": "Die knop hoort bij een eerdere vraag. Dit is de vraag nu:",
+        "en": "That button belongs to an earlier question. This is the question now:",
+    },
+    "hint_yesno": {"nl": "Antwoord met ja of nee.", "en": "Please answer yes or no."},
+    "hint_number": {
+        "nl": "Typ een getal, bijvoorbeeld 50 (van {min} tot {max}).",
+        "en": "Type a number, for example 50 (from {min} to {max}).",
+    },
+    "hint_area": {
+        "nl": "Die wijk ken ik niet. Kies een gebied uit de lijst, of typ de naam opnieuw.",
+        "en": "I don't know that area. Pick one from the list, or type the name again.",
+    },
+    "hint_choice": {
+        "nl": "Kies een van de knoppen, of typ het nummer.",
+        "en": "Pick one of the buttons, or type its number.",
+    },
+    "hint_text": {"nl": "Typ je antwoord in een bericht.", "en": "Type your answer in a message."},
 }
 
 KIND_LABELS: dict[str, dict[str, str]] = {

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,8 +41,8 @@ def test_answers_a_question_from_a_pipe(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_numbers_choose_options(tmp_path: Path) -> None:
-    result = chat(tmp_path / "t.db", "/menu\n1\n1\n")
+def test_numbers_and_labels_choose_options(tmp_path: Path) -> None:
+    result = chat(tmp_path / "t.db", "/menu\nAlle onderwerpen\n1\n1\n")
     assert result.returncode == 0, result.stderr
     assert "Kies een onderwerp:" in result.stdout
     assert "Volgende stap" in result.stdout  # an answer, reached by typing numbers only
@@ -73,3 +75,31 @@ def test_handoff_is_stored_and_survives_a_restart(tmp_path: Path) -> None:
             await store.close()
 
     assert asyncio.run(handoffs()) == [("wie wint zondag de wedstrijd?", "Ik woon in Charlois")]
+
+
+def test_flow_survives_kill_9_and_continues_at_the_same_question(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    env = {**os.environ, "LOKETBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loketbot.cli", "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write("/menu\nContact met de gemeente\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        seen = ""
+        while "In welk gebied" not in seen:
+            assert time.monotonic() < deadline, seen
+            seen += proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGKILL)  # no clean shutdown: only what was committed survives
+        proc.wait(timeout=10)
+    resumed = chat(db, "charlios\n")
+    assert "Waar gaat je vraag vooral over" in resumed.stdout, resumed.stdout + resumed.stderr

@@ -9,9 +9,9 @@ import sys
 from typing import TextIO
 
 from ..config import Settings
+from ..content import load_content
 from ..desk import Desk
 from ..dialogue import Dialogue, Inbound, Reply
-from ..knowledge import flow_ids, load_knowledge
 from ..store import ChatKey, Store
 
 STOP = frozenset({"/stop", "/quit", "/exit"})
@@ -37,10 +37,10 @@ async def run_terminal(
     """Converse until EOF or /stop; returns the exit code."""
     source = stdin or sys.stdin
     out = stdout or sys.stdout
-    knowledge = load_knowledge(settings.knowledge_dir, flows=flow_ids(settings.flows_dir))
+    content = load_content(settings.knowledge_dir, settings.flows_dir)
     store = await Store.open(settings.database_url)
     try:
-        desk = Desk(store, Dialogue(knowledge))
+        desk = Desk(store, Dialogue(content.knowledge, flows=content.flows))
         key = ChatKey("terminal", user)
         interactive = source.isatty()
         if lang is not None:

@@ -1,0 +1,168 @@
+"""Flows: scripted conversations cover every outcome; editors' mistakes are file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from loketbot.content import load_content
+from loketbot.dialogue import Dialogue
+from loketbot.flowfile import check_flows
+from loketbot.flowtests import ends_of, run_file, run_folder
+
+from .conftest import KNOWLEDGE, ROOT
+
+FLOWS = ROOT / "flows"
+SCRIPTS = ROOT / "tests" / "flows"
+
+
+@pytest.fixture(scope="module")
+def flow_dialogue() -> Dialogue:
+    content = load_content(KNOWLEDGE, FLOWS)
+    return Dialogue(content.knowledge, flows=content.flows)
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_scripted_conversations(script: Path, flow_dialogue: Dialogue) -> None:
+    results = run_file(script, flow_dialogue)
+    assert results, f"{script} has no cases"
+    failures = [f"{r.file} {r.name}: {f}" for r in results for f in r.failures]
+    assert not failures, "\n".join(failures)
+
+
+def test_every_outcome_of_every_flow_is_covered(flow_dialogue: Dialogue) -> None:
+    reached = set().union(*(r.ends for r in run_folder(SCRIPTS, flow_dialogue)))
+    missing = ends_of(flow_dialogue.engine.flows) - reached
+    assert not missing, f"outcomes no script reaches: {sorted(missing)}"
+
+
+def test_menu_offers_the_flows(flow_dialogue: Dialogue) -> None:
+    from loketbot.conversation import Conversation, Inbound
+
+    out = flow_dialogue.step(Conversation(), Inbound("/menu"))
+    data = [b.data for b in out.replies[0].buttons]
+    assert "f:find-contact" in data and data[-1] == "h:human"
+
+
+GOOD = """\
+id: demo
+title: {nl: Demo, en: Demo}
+start: q1
+steps:
+  q1:
+    ask: {nl: "Ja of nee?", en: "Yes or no?"}
+    type: yesno
+    next: pick
+  pick:
+    branch:
+      - when: {q1: yes}
+        next: done
+      - next: human
+  done:
+    result: {nl: "Klaar: {q1}", en: "Done: {q1}"}
+    entries:
+      - id: permit-event
+  human:
+    handoff: {nl: Een mens helpt., en: A person helps.}
+"""
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    folder = tmp_path / "flows"
+    folder.mkdir(exist_ok=True)
+    (folder / "demo.yaml").write_text(text, encoding="utf-8")
+    flows, found = check_flows(folder, entry_ids={"permit-event"})
+    assert not flows, "a flow with problems must not load"
+    return [str(p).replace(f"{folder}/", "") for p in found]
+
+
+def line(text: str, needle: str) -> int:
+    return next(n for n, row in enumerate(text.splitlines(), 1) if needle in row)
+
+
+def test_good_flow_loads(tmp_path: Path) -> None:
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    (folder / "demo.yaml").write_text(GOOD, encoding="utf-8")
+    flows, found = check_flows(folder, entry_ids={"permit-event"})
+    assert found == [] and set(flows) == {"demo"}
+
+
+def test_unknown_step_reference(tmp_path: Path) -> None:
+    text = GOOD.replace("    next: pick", "    next: nowhere")
+    found = problems(tmp_path, text)
+    assert (
+        f"demo.yaml:{line(text, 'next: nowhere')}: unknown step 'nowhere': "
+        "use one of the step ids in this flow"
+    ) in (found)
+
+
+def test_unknown_knowledge_reference(tmp_path: Path) -> None:
+    text = GOOD.replace("      - id: permit-event", "      - id: permit-nope")
+    assert problems(tmp_path, text) == [
+        f"demo.yaml:{line(text, 'permit-nope')}: unknown knowledge entry 'permit-nope': "
+        "use an id from knowledge/"
+    ]
+
+
+def test_unreachable_step(tmp_path: Path) -> None:
+    text = GOOD + "  orphan:\n    result: {nl: Weg, en: Gone}\n"
+    assert problems(tmp_path, text) == [
+        f"demo.yaml:{line(text, 'orphan:')}: step 'orphan' cannot be reached from 'q1'"
+    ]
+
+
+def test_step_with_no_way_to_an_end(tmp_path: Path) -> None:
+    text = (
+        GOOD.replace("      - next: human", "      - next: loop").replace(
+            "  done:", "  loop:\n    say: {nl: Rond, en: Round}\n    next: loop\n  done:"
+        )
+        + ""
+    )
+    found = problems(tmp_path, text)
+    assert (
+        f"demo.yaml:{line(text, '  loop:')}: step 'loop' has no way to a result or handoff" in found
+    )
+
+
+def test_button_without_target(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "    type: yesno\n    next: pick",
+        "    type: choice\n    options:\n      - {value: a, label: {nl: A, en: A}}",
+    )
+    found = problems(tmp_path, text)
+    assert (
+        f"demo.yaml:{line(text, 'value: a')}: button 'a' has no target: give it next: or give "
+        "the step next:"
+    ) in found
+
+
+def test_missing_translation(tmp_path: Path) -> None:
+    text = GOOD.replace('ask: {nl: "Ja of nee?", en: "Yes or no?"}', 'ask: {nl: "Ja of nee?"}')
+    assert problems(tmp_path, text) == [
+        f"demo.yaml:{line(text, 'ask:')}: missing translation: add en next to nl"
+    ]
+
+
+def test_template_uses_an_answer_not_collected_on_every_path(tmp_path: Path) -> None:
+    # q1 -> (no) -> human is fine; make "done" reachable without asking q2.
+    text = GOOD.replace("Klaar: {q1}", "Klaar: {q2}")
+    assert problems(tmp_path, text) == [
+        f"demo.yaml:{line(text, 'result:')}: template uses {{q2}} (nl), which is not answered on "
+        "every path to step 'done'"
+    ]
+
+
+def test_step_with_two_kinds(tmp_path: Path) -> None:
+    text = GOOD.replace("    type: yesno\n", "    type: yesno\n    say: {nl: x, en: x}\n")
+    found = problems(tmp_path, text)
+    assert found == [
+        f"demo.yaml:{line(text, '  q1:')}: 'q1': a step has exactly one of ask, say, branch, "
+        "result or handoff (this one has ask, say)"
+    ]
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    found = problems(tmp_path, GOOD.replace("type: yesno", "type: [yesno"))
+    assert len(found) == 1 and found[0].startswith("demo.yaml:") and "YAML syntax error" in found[0]
