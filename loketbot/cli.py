@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,24 @@ def _parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot in this terminal")
     chat.add_argument("--lang", choices=LANGS, help="answer in this language")
     chat.add_argument("--user", default="local", help="who you are (default: local)")
+
+    serve = sub.add_parser("serve", help="run the Telegram bot and the web app")
+    serve.add_argument(
+        "--webhook-url", help="receive updates by webhook at this public URL instead of polling"
+    )
+
+    officers = sub.add_parser("officers", help="liaison officers and editors")
+    officers_sub = officers.add_subparsers(dest="officers_command", required=True, metavar="CMD")
+    add = officers_sub.add_parser("add", help="register an officer or editor")
+    add.add_argument("name", help="the name shown on tickets")
+    add.add_argument("--role", choices=("officer", "editor"), default="officer")
+    add.add_argument(
+        "--telegram-id", type=int, help="the Telegram user id allowed to act on tickets"
+    )
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the console password from stdin"
+    )
+    officers_sub.add_parser("list", help="list officers and editors")
 
     match = sub.add_parser("match", help="route questions; prints one JSON object per question")
     match.add_argument("text", nargs="?", help="the question (omit with --jsonl)")
@@ -93,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`loketbot eval ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -114,6 +137,24 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _eval(Matcher.from_knowledge(knowledge_dir), args.file, as_json=args.json)
     if args.command == "flows":
         return _flows_test(knowledge_dir, args.flows or settings.flows_dir, args.folder)
+    if args.command == "serve":
+        from .server import serve
+
+        return asyncio.run(serve(settings, webhook_url=args.webhook_url))
+    if args.command == "officers":
+        from .officers import add_officer, list_officers
+
+        if args.officers_command == "list":
+            return asyncio.run(list_officers(settings))
+        return asyncio.run(
+            add_officer(
+                settings,
+                args.name,
+                role=args.role,
+                telegram_id=args.telegram_id,
+                password_stdin=args.password_stdin,
+            )
+        )
     if args.command == "chat":
         from .channels.terminal import run_terminal
 

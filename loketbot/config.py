@@ -22,6 +22,8 @@ DEFAULTS = {
     "LOKETBOT_WEB_HOST": "127.0.0.1",
     "LOKETBOT_WEB_PORT": "8080",
     "LOKETBOT_WEBHOOK_SECRET": "",
+    "LOKETBOT_REOPEN_DAYS": "3",
+    "LOKETBOT_EXPECTED_ANSWER": "",
 }
 
 
@@ -38,6 +40,8 @@ class Settings:
     web_host: str
     web_port: int
     webhook_secret: str
+    reopen_days: float
+    expected_answer: str
 
 
 def load_settings(
@@ -64,6 +68,13 @@ def load_settings(
     port = get("LOKETBOT_WEB_PORT")
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"LOKETBOT_WEB_PORT must be a port number (1-65535), not {port!r}")
+    reopen = get("LOKETBOT_REOPEN_DAYS")
+    try:
+        reopen_days = float(reopen)
+    except ValueError:
+        raise ConfigError(
+            f"LOKETBOT_REOPEN_DAYS must be a number of days, not {reopen!r}"
+        ) from None
     return Settings(
         telegram_token=get("LOKETBOT_TELEGRAM_TOKEN"),
         telegram_api_url=get("LOKETBOT_TELEGRAM_API_URL"),
@@ -74,4 +85,7 @@ def load_settings(
         web_host=get("LOKETBOT_WEB_HOST"),
         web_port=int(port),
         webhook_secret=get("LOKETBOT_WEBHOOK_SECRET"),
+        reopen_days=reopen_days,
+        expected_answer=env.get("LOKETBOT_EXPECTED_ANSWER")
+        or str(from_file.get("LOKETBOT_EXPECTED_ANSWER", "")),
     )

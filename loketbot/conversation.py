@@ -7,10 +7,12 @@ __all__ = [
     "Conversation",
     "Event",
     "FeedbackGiven",
+    "FollowUp",
     "HandoffRequested",
     "Inbound",
     "Outcome",
     "Reply",
+    "TicketInfo",
 ]
 
 from dataclasses import dataclass
@@ -40,11 +42,24 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class TicketInfo:
+    """The chat's latest ticket, as the shell knows it; `reopenable` while within the window."""
+
+    number: int
+    status: str  # open | claimed | answered | closed
+    reopenable: bool = False
+
+
+@dataclass(frozen=True)
 class Inbound:
-    """One thing the user did: typed `text`, or pressed the button carrying `button`."""
+    """One thing the user did: typed `text`, or pressed the button carrying `button`.
+
+    `ticket` is the chat's latest ticket (from the store), so the core can route follow-ups.
+    """
 
     text: str = ""
     button: str | None = None
+    ticket: TicketInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +79,16 @@ class FeedbackGiven:
     helpful: bool
 
 
-Event = HandoffRequested | FeedbackGiven
+@dataclass(frozen=True)
+class FollowUp:
+    """The initiator added `text` to ticket `ticket` (reopening it when `reopen`)."""
+
+    ticket: int
+    text: str
+    reopen: bool = False
+
+
+Event = HandoffRequested | FeedbackGiven | FollowUp
 
 
 @dataclass(frozen=True)

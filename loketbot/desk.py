@@ -1,7 +1,9 @@
-"""The shell around the pure core: load state, step the dialogue, persist, return replies.
+"""The shell around the pure core: load state, step the dialogue, persist, queue the replies.
 
-One database transaction per inbound event: the conversation state, both messages and any
-handoff or feedback are written together, so a crash never leaves half a turn behind.
+One database transaction per inbound event: the conversation state, both messages, any
+handoff, follow-up or feedback, and every outgoing message (as outbox rows) are written
+together, so a crash never leaves half a turn behind and never loses a reply. The Sender
+delivers the outbox afterwards.
 """
 
 from __future__ import annotations
@@ -9,33 +11,85 @@ from __future__ import annotations
 __all__ = ["Desk"]
 
 import logging
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from .dialogue import Conversation, Dialogue, FeedbackGiven, HandoffRequested, Inbound, Reply
-from .store import ChatKey, Store
+from .conversation import (
+    Conversation,
+    FeedbackGiven,
+    FollowUp,
+    HandoffRequested,
+    Inbound,
+    Reply,
+    TicketInfo,
+)
+from .dialogue import Dialogue
+from .store import ChatKey, HandoffRecord, Store, Turn
 from .texts import say
+from .tickets import CARD_CHANNEL, card_payload
 
 log = logging.getLogger(__name__)
+
+Splitter = Callable[[str], list[str]]
+DEFAULT_REOPEN_WINDOW = timedelta(days=3)
+
+
+def _whole(text: str) -> list[str]:
+    """Channels without a length limit take a text in one piece."""
+    return [text]
 
 
 class Desk:
     """Handles inbound events for every channel against one store and one dialogue."""
 
-    def __init__(self, store: Store, dialogue: Dialogue) -> None:
-        """`dialogue` may be replaced later (knowledge reload) through `use`."""
+    def __init__(
+        self,
+        store: Store,
+        dialogue: Dialogue,
+        *,
+        officers_chat: str | None = None,
+        reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+        splitters: Mapping[str, Splitter] | None = None,
+        on_commit: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """`splitters` cut long texts per channel; `on_commit` wakes the sender."""
         self.store = store
         self.dialogue = dialogue
+        self.officers_chat = officers_chat
+        self.reopen_window = reopen_window
+        self.splitters = dict(splitters or {})
+        self.on_commit = on_commit
+        self.clock = clock
 
     def use(self, dialogue: Dialogue) -> None:
         """Swap in a dialogue built from newly loaded knowledge."""
         self.dialogue = dialogue
 
-    async def handle(self, key: ChatKey, inbound: Inbound) -> list[Reply]:
-        """Run one turn for `key` and return the replies to deliver."""
+    async def handle(
+        self,
+        key: ChatKey,
+        inbound: Inbound,
+        *,
+        update_id: int | None = None,
+        pressed_message_id: int | None = None,
+    ) -> list[Reply]:
+        """Run one turn for `key`; returns the replies (already queued in the outbox).
+
+        `update_id` makes a redelivered update a no-op; `pressed_message_id` is the message
+        whose button was pressed: its buttons are removed so they cannot be pressed twice.
+        """
         dialogue = self.dialogue  # one knowledge set for the whole turn, even during a reload
+        turn_id = str(update_id) if update_id is not None else uuid.uuid4().hex
         async with self.store.turn(key) as turn:
+            if update_id is not None and await turn.seen_update(update_id):
+                log.info("update %s for %s already handled", update_id, key.channel)
+                return []
+            latest = await turn.latest_handoff()
             before = Conversation.from_json(turn.state)
-            outcome = dialogue.step(before, inbound)
+            outcome = dialogue.step(before, replace(inbound, ticket=self._ticket_info(latest)))
             match = outcome.match
             turn.add_message(
                 "in",
@@ -47,18 +101,102 @@ class Desk:
             replies = list(outcome.replies)
             for event in outcome.events:
                 if isinstance(event, HandoffRequested):
-                    ticket = await turn.add_handoff(
-                        question=event.question, lang=event.lang, context=event.context
-                    )
-                    log.info("handoff %s created for %s:%s", ticket, key.channel, key.external_id)
+                    ticket = await self._hand_off(turn, event, outcome.conversation)
                     last = replies[-1]
                     ticket_line = say("ticket", event.lang, ticket=ticket)
                     replies[-1] = replace(last, text=f"{last.text}\n\n{ticket_line}")
+                elif isinstance(event, FollowUp):
+                    await self._follow_up(turn, event, turn_id)
                 elif isinstance(event, FeedbackGiven):
                     turn.add_feedback(event.entry_id, event.helpful)
-            for reply in replies:
-                turn.add_message("out", reply.text)
+            if pressed_message_id is not None:
+                turn.add_outbox(
+                    "edit_markup",
+                    {"message_id": pressed_message_id},
+                    key=f"unbutton:{key.channel}:{key.external_id}:{pressed_message_id}",
+                )
+            self._queue(turn, key, replies, turn_id)
             if outcome.conversation.lang != before.lang:
                 turn.set_lang(outcome.conversation.lang)
             turn.save_state(outcome.conversation.to_json())
+        self.on_commit()
         return replies
+
+    def _ticket_info(self, latest: HandoffRecord | None) -> TicketInfo | None:
+        if latest is None:
+            return None
+        changed = latest.closed_at or latest.answered_at or latest.updated_at or latest.created_at
+        reopenable = latest.status in ("answered", "closed") and (
+            self.clock() - changed < self.reopen_window
+        )
+        return TicketInfo(latest.ticket, latest.status, reopenable)
+
+    def _queue(self, turn: Turn, key: ChatKey, replies: list[Reply], turn_id: str) -> None:
+        split = self.splitters.get(key.channel, _whole)
+        number = 0
+        for reply in replies:
+            turn.add_message("out", reply.text)
+            parts = split(reply.text)
+            for index, part in enumerate(parts):
+                last = index == len(parts) - 1
+                buttons = [[b.label, b.data] for b in reply.buttons] if last else []
+                turn.add_outbox(
+                    "message",
+                    {"text": part, "buttons": buttons},
+                    key=f"reply:{key.channel}:{key.external_id}:{turn_id}:{number}",
+                )
+                number += 1
+
+    async def _hand_off(self, turn: Turn, event: HandoffRequested, conv: Conversation) -> int:
+        flow = event.context.get("flow") or {}
+        area = flow.get("answers", {}).get("area") if isinstance(flow, dict) else None
+        candidates = event.context.get("candidates") or []
+        topic = candidates[0]["intent"] if candidates else None
+        ticket = await turn.add_handoff(
+            question=event.question,
+            lang=event.lang,
+            context=event.context,
+            area=str(area) if area else None,
+            topic=topic,
+        )
+        log.info("handoff %s created", ticket)
+        if self.officers_chat:
+            record = await turn.latest_handoff()
+            if record is not None:
+                turn.add_outbox(
+                    "message",
+                    card_payload(record, self.dialogue.knowledge, new=True),
+                    key=f"card:{ticket}",
+                    channel=CARD_CHANNEL,
+                    chat_id=self.officers_chat,
+                    ticket=ticket,
+                )
+        return ticket
+
+    async def _follow_up(self, turn: Turn, event: FollowUp, turn_id: str) -> None:
+        record = await turn.ticket_followup(event.ticket, event.text, reopen=event.reopen)
+        if not self.officers_chat:
+            return
+        prefix = "Heropend, aanvulling" if event.reopen else "Aanvulling"
+        payload: dict[str, object] = {
+            "text": f"{prefix} op ticket {record.ticket}:\n{event.text}",
+            "buttons": [],
+            "reply_to_ticket": record.ticket,
+        }
+        turn.add_outbox(
+            "message",
+            payload,
+            key=f"followup:{record.ticket}:{turn_id}",
+            channel=CARD_CHANNEL,
+            chat_id=self.officers_chat,
+            ticket=record.ticket,
+        )
+        if event.reopen:  # the card shows the ticket as open again
+            turn.add_outbox(
+                "edit_text",
+                card_payload(record, self.dialogue.knowledge, new=False),
+                key=f"card-edit:{record.ticket}:reopen:{turn_id}",
+                channel=CARD_CHANNEL,
+                chat_id=self.officers_chat,
+                ticket=record.ticket,
+            )

@@ -26,10 +26,12 @@ from .conversation import (
     Button,
     Conversation,
     FeedbackGiven,
+    FollowUp,
     HandoffRequested,
     Inbound,
     Outcome,
     Reply,
+    TicketInfo,
 )
 from .flowfile import Flow
 from .flows import FlowEngine, FlowState, FlowTurn, Prompt
@@ -67,8 +69,11 @@ class Dialogue:
         knowledge: Knowledge,
         matcher: Matcher | None = None,
         flows: Mapping[str, Flow] | None = None,
+        expected_answer: str = "",
     ) -> None:
-        """Use `matcher` when given (shared with other users of the same knowledge)."""
+        """Use `matcher` when given (shared with other users of the same knowledge);
+        `expected_answer` ("2 werkdagen") is told to people whose question goes to a person."""
+        self.expected_answer = expected_answer
         self.knowledge = knowledge
         self.matcher = matcher or Matcher(knowledge)
         self.engine = FlowEngine(flows or {}, knowledge)
@@ -88,6 +93,10 @@ class Dialogue:
             outcome = self._command(conv, text)
         elif conv.flow is not None and conv.mode == "idle":
             outcome = self._flow_text(conv, text)
+        elif (
+            conv.mode == "idle" and inbound.ticket is not None and self._is_followup(inbound.ticket)
+        ):
+            outcome = self._followup(conv, text, inbound.ticket)
         else:
             outcome = self._text(conv, text)
         return self._remember(outcome, inbound)
@@ -175,6 +184,15 @@ class Dialogue:
                 return self._feedback(conv, entry_id, helpful == "1")
         if kind == "h":
             return self._handoff_button(conv, value)
+        if kind == "t" and conv.mode == "followup_confirm":
+            answer, _, number = value.partition(":")
+            idle = replace(conv, mode="idle")
+            if answer == "yes" and number.isdigit():
+                event = FollowUp(int(number), conv.question, reopen=True)
+                reply = Reply(say("followup_added", lang, ticket=number))
+                return Outcome(replace(idle, question=""), (reply,), (event,))
+            if answer == "no":
+                return self._text(idle, conv.question)
         return Outcome(conv, (Reply(say("stale_button", lang)),))
 
     def _feedback(self, conv: Conversation, entry_id: str, helpful: bool) -> Outcome:
@@ -202,6 +220,25 @@ class Dialogue:
                 return Outcome(fresh, (again,))
             return Outcome(idle, (Reply(say("handoff_cancelled", lang)),))
         return Outcome(conv, (Reply(say("stale_button", lang)),))
+
+    # -- tickets --------------------------------------------------------------------------
+
+    @staticmethod
+    def _is_followup(ticket: TicketInfo) -> bool:
+        return ticket.status in ("open", "claimed") or ticket.reopenable
+
+    def _followup(self, conv: Conversation, text: str, ticket: TicketInfo) -> Outcome:
+        """A message while a ticket is open goes to it; after an answer, ask first."""
+        lang = conv.lang
+        if ticket.status in ("open", "claimed"):
+            reply = Reply(say("followup_added", lang, ticket=ticket.number))
+            return Outcome(conv, (reply,), (FollowUp(ticket.number, text),))
+        buttons = (
+            Button(say("followup_yes", lang), f"t:yes:{ticket.number}"),
+            Button(say("followup_no", lang), "t:no"),
+        )
+        asking = replace(conv, mode="followup_confirm", question=text)
+        return Outcome(asking, (Reply(say("followup_ask", lang, ticket=ticket.number), buttons),))
 
     # -- free text ------------------------------------------------------------------------
 
@@ -328,7 +365,10 @@ class Dialogue:
         conv = self._leave_flow(conv)
         event = HandoffRequested(conv.question, conv.lang, context)
         idle = replace(conv, mode="idle", question="", options=(), candidates=())
-        return Outcome(idle, (Reply(say("handoff_done", conv.lang)),), (event,))
+        text = say("handoff_done", conv.lang)
+        if self.expected_answer:
+            text += " " + say("expected_answer", conv.lang, when=self.expected_answer)
+        return Outcome(idle, (Reply(text),), (event,))
 
     # -- flows ----------------------------------------------------------------------------
 

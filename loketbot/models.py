@@ -5,11 +5,19 @@ from __future__ import annotations
 __all__ = [
     "DIRECTIONS",
     "HANDOFF_STATUSES",
+    "OFFICER_ROLES",
+    "OUTBOX_KINDS",
+    "OUTBOX_STATUSES",
+    "TICKET_EVENTS",
     "Base",
     "Conversation",
     "Feedback",
     "Handoff",
+    "HandoffEvent",
     "Message",
+    "Officer",
+    "Outbox",
+    "ProcessedUpdate",
     "UTCDateTime",
     "User",
     "utcnow",
@@ -20,6 +28,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -27,6 +36,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
@@ -36,6 +46,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DIRECTIONS = ("in", "out")
 HANDOFF_STATUSES = ("open", "claimed", "answered", "closed")
+TICKET_EVENTS = ("created", "claimed", "answered", "closed", "reopened", "followup")
+OUTBOX_KINDS = ("message", "edit_markup", "edit_text")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
+OFFICER_ROLES = ("officer", "editor")
 
 # Fixed constraint names keep future Alembic migrations (and SQLite batch mode) deterministic.
 NAMING_CONVENTION = {
@@ -136,6 +150,7 @@ class Handoff(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'claimed', 'answered', 'closed')", name="status"),
         Index("ix_handoffs_status", "status"),
+        Index("ix_handoffs_card_chat_id_card_message_id", "card_chat_id", "card_message_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -150,6 +165,32 @@ class Handoff(Base):
     claimed_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The officers' card (a message in their group) that shows this ticket, once it is sent.
+    card_chat_id: Mapped[str | None] = mapped_column(String)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    area: Mapped[str | None] = mapped_column(String)
+    topic: Mapped[str | None] = mapped_column(String)
+    updated_at: Mapped[datetime | None]
+
+
+class HandoffEvent(Base):
+    """One step in a ticket's history: created, claimed, answered, closed, reopened, followup."""
+
+    __tablename__ = "handoff_events"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('created', 'claimed', 'answered', 'closed', 'reopened', 'followup')",
+            name="kind",
+        ),
+        Index("ix_handoff_events_handoff_id_id", "handoff_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    actor: Mapped[str | None] = mapped_column(String)  # the officer; None for the citizen
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Feedback(Base):
@@ -161,4 +202,57 @@ class Feedback(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
     entry_id: Mapped[str] = mapped_column(String)
     helpful: Mapped[bool]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Outbox(Base):
+    """A message to send or edit, written with the turn that caused it and delivered in id order."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("kind IN ('message', 'edit_markup', 'edit_text')", name="kind"),
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'dead')", name="status"),
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+        Index("ix_outbox_channel_chat_id_id", "channel", "chat_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String)
+    chat_id: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String(11))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    key: Mapped[str] = mapped_column(String, unique=True)  # idempotency key
+    status: Mapped[str] = mapped_column(String(7), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String)  # short, never the message text
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    ticket: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Officer(Base):
+    """A liaison officer or editor, known by name and optionally by Telegram id."""
+
+    __tablename__ = "officers"
+    __table_args__ = (CheckConstraint("role IN ('officer', 'editor')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    role: Mapped[str] = mapped_column(String(7))
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedUpdate(Base):
+    """An inbound update already handled, so a redelivered one changes nothing."""
+
+    __tablename__ = "processed_updates"
+    __table_args__ = (PrimaryKeyConstraint("channel", "update_id"),)
+
+    channel: Mapped[str] = mapped_column(String)
+    update_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,197 +1,87 @@
-"""The async store: users, conversation state, messages, handoffs and feedback in SQL."""
+"""The async store: users, conversation state, messages, handoffs, feedback, outbox and officers.
+
+Store is the one public class. Its parts: store_turn (Turn), store_outbox, store_tickets (tickets,
+officers), store_records (the records it returns) and store_engine (engine set-up, error texts).
+"""
 
 from __future__ import annotations
 
-__all__ = ["ChatKey", "HandoffRecord", "MessageRecord", "Store", "Turn"]
+__all__ = [
+    "ChatKey",
+    "HandoffRecord",
+    "MessageRecord",
+    "OfficerRecord",
+    "OutboxRecord",
+    "Store",
+    "TicketEvent",
+    "TicketTx",
+    "Turn",
+]
 
 import asyncio
-import copy
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from alembic.util import CommandError
-from sqlalchemy import ColumnElement, Connection, event, select, update
+from sqlalchemy import ColumnElement, Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, CursorResult, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from .errors import StoreError
 from .models import (
-    DIRECTIONS,
     HANDOFF_STATUSES,
     Conversation,
-    Feedback,
     Handoff,
     Message,
+    Officer,
     User,
     utcnow,
 )
+from .store_engine import DB_ERRORS as _DB_ERRORS
+from .store_engine import IMMEDIATE as _IMMEDIATE
+from .store_engine import create_engine, reason, shown_url
+from .store_outbox import lease_due, mark_dead, mark_retry, mark_sent, outbox_rows
+from .store_records import (
+    ChatKey,
+    HandoffRecord,
+    MessageRecord,
+    OfficerRecord,
+    OutboxRecord,
+    TicketEvent,
+    handoff_query,
+    handoff_record,
+)
+from .store_tickets import (
+    TicketTx,
+    add_officer,
+    card_ticket,
+    lock_ticket,
+    officers,
+    ticket_events,
+)
+from .store_turn import Turn
 
 log = logging.getLogger(__name__)
 
 _Row = TypeVar("_Row", User, Conversation)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-# Execution option read by the SQLite "begin" hook: take the write lock when the transaction starts.
-_IMMEDIATE = "loketbot_begin_immediate"
 # Key of the PostgreSQL advisory lock that keeps two processes from migrating at once.
 _MIGRATION_LOCK = 0x6C6F6B6574
-# OSError: refused connections and timeouts, raised by drivers before SQLAlchemy wraps anything.
-_DB_ERRORS = (SQLAlchemyError, OSError, CommandError)
-
-
-@dataclass(frozen=True)
-class ChatKey:
-    """Identifies one chat: the channel and the user's id on it."""
-
-    channel: str  # "telegram" | "terminal" | "memory" ...
-    external_id: str  # chat/user id as string
-
-
-@dataclass(frozen=True)
-class HandoffRecord:
-    """A handoff as officers see it, with the chat it came from."""
-
-    ticket: int
-    channel: str
-    external_id: str
-    status: str
-    lang: str
-    question: str
-    context: dict[str, Any]
-    assigned_officer: str | None
-    answer: str | None
-    created_at: datetime
-    claimed_at: datetime | None
-    answered_at: datetime | None
-    closed_at: datetime | None
-
-
-@dataclass(frozen=True)
-class MessageRecord:
-    """One message of a transcript."""
-
-    direction: str
-    text: str
-    intent: str | None
-    score: float | None
-    action: str | None
-    created_at: datetime
-
-
-class Turn:
-    """What one incoming message may read and write; everything is committed together."""
-
-    def __init__(
-        self,
-        session: AsyncSession,
-        user: User,
-        conversation: Conversation,
-        error: Callable[[str, BaseException], StoreError],
-    ) -> None:
-        self._session = session
-        self._error = error
-        self._user = user
-        self._conversation = conversation
-        self._new_state: dict[str, Any] | None = None
-        # A copy, so that changing the dict in place does not count as saving it.
-        self.state: dict[str, Any] | None = copy.deepcopy(conversation.state)
-        self.version: int = conversation.version
-
-    def save_state(self, state: dict[str, Any]) -> None:
-        """Keep `state` as the conversation state; it is written at commit, version + 1."""
-        self._new_state = copy.deepcopy(state)
-
-    def set_lang(self, lang: str) -> None:
-        """Set the user's language (two letters, e.g. 'nl')."""
-        if len(lang) != 2:
-            raise ValueError(f"language must be a two-letter code, not {lang!r}")
-        self._user.lang = lang
-
-    def add_message(
-        self,
-        direction: str,
-        text: str,
-        *,
-        intent: str | None = None,
-        score: float | None = None,
-        action: str | None = None,
-    ) -> None:
-        """Record a message received ('in') or sent ('out')."""
-        if direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
-        self._session.add(
-            Message(
-                conversation_id=self._conversation.id,
-                direction=direction,
-                text=text,
-                intent=intent,
-                score=score,
-                action=action,
-                created_at=utcnow(),
-            )
-        )
-
-    async def add_handoff(self, *, question: str, lang: str, context: dict[str, Any]) -> int:
-        """Open a handoff for an officer and return its ticket number."""
-        handoff = Handoff(
-            conversation_id=self._conversation.id,
-            status="open",
-            lang=lang,
-            question=question,
-            context=copy.deepcopy(context),
-            created_at=utcnow(),
-        )
-        self._session.add(handoff)
-        try:
-            await self._session.flush()  # the database hands out the ticket number
-        except _DB_ERRORS as exc:
-            raise self._error("cannot add a handoff to", exc) from exc
-        return handoff.id
-
-    def add_feedback(self, entry_id: str, helpful: bool) -> None:
-        """Record whether the answer from knowledge entry `entry_id` helped."""
-        self._session.add(
-            Feedback(
-                conversation_id=self._conversation.id,
-                entry_id=entry_id,
-                helpful=helpful,
-                created_at=utcnow(),
-            )
-        )
-
-    async def _write_state(self) -> None:
-        """Write the saved state, checking that nobody else wrote since it was read."""
-        if self._new_state is None:
-            return
-        result = await self._session.execute(
-            update(Conversation)
-            .where(Conversation.id == self._conversation.id, Conversation.version == self.version)
-            .values(state=self._new_state, version=self.version + 1, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        if cast("CursorResult[Any]", result).rowcount != 1:
-            raise StoreError(f"conversation {self._conversation.id} was changed by another turn")
-        self.state, self.version = self._new_state, self.version + 1
-        self._new_state = None
 
 
 class Store:
-    """Conversations, messages, handoffs and feedback in SQLite or PostgreSQL."""
+    """Conversations, messages, handoffs, feedback, outbox and officers in SQLite or PostgreSQL."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -209,10 +99,10 @@ class Store:
     async def open(cls, url: str) -> Store:
         """Connect to `url`, bring the schema up to date and return the store."""
         try:
-            engine = _create_engine(url)
+            engine = create_engine(url)
         except (SQLAlchemyError, ValueError, ImportError, OSError) as exc:
-            shown = _shown_url(url)
-            raise StoreError(f"cannot use database {shown}: {_reason(exc, url)}") from exc
+            shown = shown_url(url)
+            raise StoreError(f"cannot use database {shown}: {reason(exc, url)}") from exc
         store = cls(engine)
         try:
             await store._migrate()
@@ -229,6 +119,14 @@ class Store:
         """Close every connection."""
         await self._engine.dispose()
 
+    async def ping(self) -> None:
+        """Raise StoreError unless the database answers a trivial query."""
+        try:
+            async with self._reads() as session:
+                await session.execute(select(1))
+        except _DB_ERRORS as exc:
+            raise self._error("cannot reach", exc) from exc
+
     def turn(self, key: ChatKey) -> AbstractAsyncContextManager[Turn]:
         """One transaction for one incoming message; turns of the same chat run one at a time."""
         return self._turn(key)
@@ -237,7 +135,7 @@ class Store:
         """Handoffs by ticket number, all or only those with `status`."""
         if status is not None and status not in HANDOFF_STATUSES:
             raise ValueError(f"status must be one of {HANDOFF_STATUSES}, not {status!r}")
-        query = _handoff_query()
+        query = handoff_query()
         if status is not None:
             query = query.where(Handoff.status == status)
         try:
@@ -245,16 +143,16 @@ class Store:
                 rows = (await session.execute(query.order_by(Handoff.id))).all()
         except _DB_ERRORS as exc:
             raise self._error("cannot read handoffs from", exc) from exc
-        return [_handoff_record(h, channel, external_id) for h, channel, external_id in rows]
+        return [handoff_record(h, channel, external_id) for h, channel, external_id in rows]
 
     async def handoff(self, ticket: int) -> HandoffRecord | None:
         """The handoff with this ticket number, or None."""
         try:
             async with self._reads() as session:
-                row = (await session.execute(_handoff_query().where(Handoff.id == ticket))).first()
+                row = (await session.execute(handoff_query().where(Handoff.id == ticket))).first()
         except _DB_ERRORS as exc:
             raise self._error(f"cannot read handoff {ticket} from", exc) from exc
-        return None if row is None else _handoff_record(row[0], row[1], row[2])
+        return None if row is None else handoff_record(row[0], row[1], row[2])
 
     async def transcript(self, key: ChatKey, limit: int = 50) -> list[MessageRecord]:
         """The last `limit` messages of the chat, oldest first."""
@@ -276,21 +174,134 @@ class Store:
             for m in reversed(messages)
         ]
 
+    def ticket(self, ticket: int) -> AbstractAsyncContextManager[TicketTx]:
+        """One transaction on one ticket, its row locked; StoreError("no ticket N") if missing."""
+        return self._ticket(ticket)
+
+    async def ticket_events(self, ticket: int) -> list[TicketEvent]:
+        """The ticket's history, oldest first."""
+        async with self._read(f"read the events of ticket {ticket} from") as session:
+            return await ticket_events(session, ticket)
+
+    async def ticket_by_card(self, chat_id: str, message_id: int) -> int | None:
+        """The ticket whose officers' card is message `message_id` in `chat_id`, or None."""
+        async with self._read("find a ticket card in") as session:
+            return await card_ticket(session, chat_id, message_id)
+
+    async def due_outbox(
+        self,
+        *,
+        now: datetime,
+        lease_seconds: float = 30.0,
+        limit: int = 50,
+        channel: str | None = None,
+        chat_id: str | None = None,
+        reclaim: bool = False,
+    ) -> list[OutboxRecord]:
+        """Lease what may be sent now: per chat only its oldest undelivered row, if due; by id.
+
+        `reclaim` also takes rows still leased: only for a chat whose one sender restarted.
+        """
+        async with self._write("lease outbox rows in") as session:
+            return await lease_due(
+                session,
+                now=now,
+                lease_seconds=lease_seconds,
+                limit=limit,
+                channel=channel,
+                chat_id=chat_id,
+                reclaim=reclaim,
+            )
+
+    async def outbox_sent(self, row_id: int, result: dict[str, Any], *, now: datetime) -> None:
+        """Mark the row sent with the channel's result; a ticket's card row sets the card ids."""
+        async with self._write(f"mark outbox row {row_id} sent in") as session:
+            await mark_sent(session, row_id, result, now=now)
+
+    async def outbox_retry(self, row_id: int, error: str, *, not_before: datetime) -> None:
+        """Put the row back as pending from `not_before`, one attempt more."""
+        async with self._write(f"retry outbox row {row_id} in") as session:
+            await mark_retry(session, row_id, error, not_before=not_before)
+
+    async def outbox_dead(self, row_id: int, error: str, *, now: datetime) -> None:
+        """Give up on the row (one attempt more); the chat's next row may go."""
+        async with self._write(f"give up outbox row {row_id} in") as session:
+            await mark_dead(session, row_id, error, now=now)
+
+    async def outbox_rows(
+        self, *, channel: str | None = None, chat_id: str | None = None, status: str | None = None
+    ) -> list[OutboxRecord]:
+        """Outbox rows by id, all or only those of a channel, chat or status."""
+        async with self._read("read outbox rows from") as session:
+            return await outbox_rows(session, channel=channel, chat_id=chat_id, status=status)
+
+    async def add_officer(
+        self,
+        name: str,
+        *,
+        role: str = "officer",
+        telegram_id: int | None = None,
+        password_hash: str | None = None,
+    ) -> OfficerRecord:
+        """Add an officer; StoreError when the name or the Telegram id is taken."""
+        async with self._write("add an officer to") as session:
+            return await add_officer(
+                session, name, role=role, telegram_id=telegram_id, password_hash=password_hash
+            )
+
+    async def officer_by_telegram(self, telegram_id: int) -> OfficerRecord | None:
+        """The officer with this Telegram id, or None."""
+        async with self._read("read officers from") as session:
+            found = await officers(session, Officer.telegram_id == telegram_id)
+        return found[0] if found else None
+
+    async def officer_by_name(self, name: str) -> OfficerRecord | None:
+        """The officer with this name, or None."""
+        async with self._read("read officers from") as session:
+            found = await officers(session, Officer.name == name)
+        return found[0] if found else None
+
+    async def officers(self) -> list[OfficerRecord]:
+        """Every officer, by name."""
+        async with self._read("read officers from") as session:
+            return await officers(session)
+
     @asynccontextmanager
     async def _turn(self, key: ChatKey) -> AsyncIterator[Turn]:
         """Lock the chat's conversation, hand out a Turn, commit or roll back."""
+        async with self._transaction() as session:
+            try:
+                turn = await self._begin_turn(session, key)
+            except _DB_ERRORS as exc:
+                raise self._error("cannot start a turn in", exc) from exc
+            yield turn
+            try:
+                await turn._finish()
+                await session.commit()
+            except _DB_ERRORS as exc:
+                raise self._error("cannot save a turn in", exc) from exc
+
+    @asynccontextmanager
+    async def _ticket(self, ticket: int) -> AsyncIterator[TicketTx]:
+        """Lock the ticket's row, hand out a TicketTx, commit or roll back."""
+        async with self._transaction() as session:
+            try:
+                tx = await lock_ticket(session, ticket)
+            except _DB_ERRORS as exc:
+                raise self._error(f"cannot lock ticket {ticket} in", exc) from exc
+            yield tx
+            try:
+                await tx._finish()
+                await session.commit()
+            except _DB_ERRORS as exc:
+                raise self._error(f"cannot save ticket {ticket} in", exc) from exc
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write session (one at a time on SQLite), rolled back when anything escapes it."""
         async with self._sqlite_writer or nullcontext(), self._writes() as session:
             try:
-                try:
-                    turn = await self._begin_turn(session, key)
-                except _DB_ERRORS as exc:
-                    raise self._error("cannot start a turn in", exc) from exc
-                yield turn
-                try:
-                    await turn._write_state()
-                    await session.commit()
-                except _DB_ERRORS as exc:
-                    raise self._error("cannot save a turn in", exc) from exc
+                yield session
             except BaseException:
                 try:
                     await session.rollback()
@@ -299,10 +310,29 @@ class Store:
                     log.warning("rollback failed on %s", self._url, exc_info=True)
                 raise
 
+    @asynccontextmanager
+    async def _write(self, doing: str) -> AsyncIterator[AsyncSession]:
+        """A write transaction of the store's own, committed at the end; errors name `doing`."""
+        async with self._transaction() as session:
+            try:
+                yield session
+                await session.commit()
+            except _DB_ERRORS as exc:
+                raise self._error(f"cannot {doing}", exc) from exc
+
+    @asynccontextmanager
+    async def _read(self, doing: str) -> AsyncIterator[AsyncSession]:
+        """A read-only session; database errors name `doing`."""
+        try:
+            async with self._reads() as session:
+                yield session
+        except _DB_ERRORS as exc:
+            raise self._error(f"cannot {doing}", exc) from exc
+
     async def _begin_turn(self, session: AsyncSession, key: ChatKey) -> Turn:
         """Get or create the user and conversation, holding the conversation's row lock."""
         # On SQLite the first statement starts the transaction with BEGIN IMMEDIATE (see
-        # _create_engine), which already excludes every other writer, in any process.
+        # store_engine.create_engine), which already excludes every other writer, in any process.
         user = await self._get_or_create(
             session,
             User,
@@ -355,87 +385,4 @@ class Store:
 
     def _error(self, doing: str, exc: BaseException) -> StoreError:
         """A StoreError that names the database but no password and no SQL parameters."""
-        return StoreError(f"{doing} database {self._url}: {_reason(exc, self._engine.url)}")
-
-
-def _create_engine(url: str) -> AsyncEngine:
-    """An async engine; on SQLite with WAL, foreign keys and explicit BEGIN [IMMEDIATE]."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(parsed, pool_pre_ping=True)
-    _make_parent_dir(parsed)
-    engine = create_async_engine(parsed)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        # The driver's own implicit BEGIN is deferred and skipped for DDL; we emit our own.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-        finally:
-            cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
-
-
-def _make_parent_dir(url: URL) -> None:
-    """Create the folder of a SQLite database file, so a fresh path just works."""
-    database = url.database
-    if database and database != ":memory:" and not url.query.get("uri"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-
-
-def _shown_url(url: str) -> str:
-    """The URL as it may appear in messages and logs: without the password."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (SQLAlchemyError, ValueError):
-        return "<unparseable database URL>"
-
-
-def _reason(exc: BaseException, url: str | URL) -> str:
-    """The first line of the driver's message: no SQL, no parameters (they may hold user text)."""
-    orig = getattr(exc, "orig", None) or exc
-    lines = str(orig).strip().splitlines()
-    reason = f"{type(orig).__name__}: {lines[0]}" if lines else type(orig).__name__
-    try:
-        password = make_url(url).password
-    except (SQLAlchemyError, ValueError):
-        password = None
-    # Drivers rarely echo the password, but this message may end up in a log.
-    return reason.replace(str(password), "***") if password else reason
-
-
-def _handoff_query() -> Any:
-    """Handoffs joined with the chat they came from."""
-    return (
-        select(Handoff, User.channel, User.external_id)
-        .join(Conversation, Handoff.conversation_id == Conversation.id)
-        .join(User, Conversation.user_id == User.id)
-    )
-
-
-def _handoff_record(h: Handoff, channel: str, external_id: str) -> HandoffRecord:
-    """A frozen record of a handoff row."""
-    return HandoffRecord(
-        ticket=h.id,
-        channel=channel,
-        external_id=external_id,
-        status=h.status,
-        lang=h.lang,
-        question=h.question,
-        context=h.context,
-        assigned_officer=h.assigned_officer,
-        answer=h.answer,
-        created_at=h.created_at,
-        claimed_at=h.claimed_at,
-        answered_at=h.answered_at,
-        closed_at=h.closed_at,
-    )
+        return StoreError(f"{doing} database {self._url}: {reason(exc, self._engine.url)}")

@@ -132,6 +132,10 @@ _TEXTS: dict[str, dict[str, str]] = {
             "here in this chat; no need to tell your story again."
         ),
     },
+    "expected_answer": {
+        "nl": "Meestal krijg je antwoord binnen {when}.",
+        "en": "You usually get an answer within {when}.",
+    },
     "ticket": {"nl": "Je ticketnummer is {ticket}.", "en": "Your ticket number is {ticket}."},
     "handoff_cancelled": {
         "nl": "Oké. Stel je vraag gerust op een andere manier, of kies een onderwerp met /menu.",
@@ -140,6 +144,37 @@ _TEXTS: dict[str, dict[str, str]] = {
     "stale_button": {
         "nl": "Deze knop hoort bij een eerder gesprek. Stel je vraag opnieuw of kies /menu.",
         "en": "This button belongs to an earlier conversation. Ask again or choose /menu.",
+    },
+    "followup_added": {
+        "nl": (
+            "Ik heb je bericht toegevoegd aan je vraag (ticket {ticket}). "
+            "De verbindingsofficier ziet het."
+        ),
+        "en": (
+            "I added your message to your question (ticket {ticket}). "
+            "The liaison officer will see it."
+        ),
+    },
+    "followup_ask": {
+        "nl": "Hoort dit bij je eerdere vraag aan de verbindingsofficier (ticket {ticket})?",
+        "en": "Is this about your earlier question to the liaison officer (ticket {ticket})?",
+    },
+    "followup_yes": {"nl": "Ja, voeg toe aan die vraag", "en": "Yes, add it to that question"},
+    "followup_no": {"nl": "Nee, het is een nieuwe vraag", "en": "No, it's a new question"},
+    "officer_answer": {
+        "nl": "Antwoord van de verbindingsofficier (ticket {ticket}):\n\n{answer}",
+        "en": "Answer from the liaison officer (ticket {ticket}):\n\n{answer}",
+    },
+    "ticket_closed": {
+        "nl": (
+            "Je vraag (ticket {ticket}) is afgesloten. "
+            "Schrijf hier als je er nog iets over wilt vragen."
+        ),
+        "en": "Your question (ticket {ticket}) is closed. Write here if you want to add something.",
+    },
+    "temporary_problem": {
+        "nl": "Er is even een probleem aan onze kant. Stuur je bericht zo opnieuw.",
+        "en": "We have a temporary problem on our side. Please send your message again soon.",
     },
     "all_topics": {"nl": "Alle onderwerpen", "en": "All topics"},
     "start_flow": {"nl": "▶ {title}: stap voor stap", "en": "▶ {title}: step by step"},

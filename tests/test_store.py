@@ -5,20 +5,37 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import inspect, text
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, insert, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.sql import Executable
 
 from loketbot.errors import StoreError
-from loketbot.store import ChatKey, Store
+from loketbot.models import Base, Conversation, Handoff, User
+from loketbot.store import MIGRATIONS, ChatKey, OutboxRecord, Store
 
 PG_URL = os.environ.get("LOKETBOT_TEST_DATABASE_URL")
-TABLES = {"users", "conversations", "messages", "handoffs", "feedback", "alembic_version"}
+TABLES = {
+    "users",
+    "conversations",
+    "messages",
+    "handoffs",
+    "feedback",
+    "outbox",
+    "officers",
+    "handoff_events",
+    "processed_updates",
+    "alembic_version",
+}
 ALICE = ChatKey("telegram", "1001")
 BOB = ChatKey("terminal", "bob")
 
@@ -187,13 +204,415 @@ class TestStore:
         finally:
             await engine.dispose()
         assert tables >= TABLES
-        assert await _scalar(url, "SELECT version_num FROM alembic_version") == "0001"
+        assert await _scalar(url, "SELECT version_num FROM alembic_version") == "0002"
 
         second = await Store.open(url)  # nothing left to migrate: opens, data untouched
         async with second.turn(ALICE) as turn:
             assert (turn.state, turn.version) == ({"kept": True}, 1)
         await second.close()
         assert await _scalar(url, "SELECT COUNT(*) FROM alembic_version") == 1
+
+
+async def _add_chat_rows(store: Store, chats: int, rows: int) -> list[list[int]]:
+    """`rows` outbox rows in each of `chats` chats, one turn per chat; their ids per chat."""
+    for chat in range(chats):
+        async with store.turn(ChatKey("telegram", f"chat{chat}")) as turn:
+            for n in range(rows):
+                turn.add_outbox("message", {"text": f"{chat}.{n}"}, key=f"k{chat}.{n}")
+    ids: dict[str, list[int]] = {}
+    for row in await store.outbox_rows():
+        ids.setdefault(row.chat_id, []).append(row.id)
+    return [ids[f"chat{chat}"] for chat in range(chats)]
+
+
+class TestOutboxAndTickets:
+    """Outbox, processed updates, tickets and officers on every database."""
+
+    async def test_outbox_rows_are_written_with_the_turn(self, store: Store) -> None:
+        async with store.turn(ALICE) as turn:
+            turn.add_outbox("message", {"text": "hallo", "buttons": []}, key="reply:1")
+            turn.add_outbox("message", {"text": "nog eens"}, key="reply:1")  # same key: skipped
+            turn.add_outbox("edit_markup", {"message_id": 7}, key="unbutton:7")
+            turn.add_outbox("message", {"text": "kaart"}, key="card:1", channel="x", chat_id="-9")
+            assert await store.outbox_rows() == []  # nothing before the commit
+        with pytest.raises(RuntimeError, match="boom"):
+            async with store.turn(ALICE) as turn:
+                turn.add_outbox("message", {"text": "weg"}, key="reply:2")
+                raise RuntimeError("boom")
+        async with store.turn(BOB) as turn:
+            turn.add_outbox("message", {"text": "ander"}, key="reply:1")  # key used before
+            turn.add_outbox("edit_text", {"text": "b"}, key="reply:3")
+
+        rows = await store.outbox_rows()
+        assert [(r.key, r.channel, r.chat_id, r.kind) for r in rows] == [
+            ("reply:1", "telegram", "1001", "message"),
+            ("unbutton:7", "telegram", "1001", "edit_markup"),
+            ("card:1", "x", "-9", "message"),
+            ("reply:3", "terminal", "bob", "edit_text"),
+        ]
+        first = rows[0]
+        assert (first.payload, first.status, first.attempts) == (
+            {"text": "hallo", "buttons": []},
+            "pending",
+            0,
+        )
+        assert (first.ticket, first.result, first.created_at.tzinfo) == (None, None, UTC)
+        assert [r.key for r in await store.outbox_rows(chat_id="1001")] == ["reply:1", "unbutton:7"]
+        assert [r.key for r in await store.outbox_rows(channel="terminal")] == ["reply:3"]
+        assert await store.outbox_rows(status="sent") == []
+        with pytest.raises(ValueError, match="kind"):
+            async with store.turn(ALICE) as turn:
+                turn.add_outbox("photo", {}, key="x")
+
+    async def test_due_outbox_gives_each_chat_its_oldest_row_only(
+        self, store: Store, url: str
+    ) -> None:
+        [a, b] = await _add_chat_rows(store, chats=2, rows=3)
+        now = datetime.now(UTC)
+        due = await store.due_outbox(now=now, lease_seconds=30)
+        assert [r.id for r in due] == [a[0], b[0]]
+        assert {r.status for r in due} == {"sending"}
+        assert await store.due_outbox(now=now) == []  # leased, and the rest waits behind them
+
+        await store.outbox_sent(a[0], {"message_id": 1}, now=now)
+        assert [r.id for r in await store.due_outbox(now=now)] == [a[1]]
+        await store.outbox_retry(
+            a[1], "429 Too Many Requests", not_before=now + timedelta(seconds=5)
+        )
+        assert await store.due_outbox(now=now) == []  # a[1] waits for its time; a[2] behind it
+        assert [r.id for r in await store.due_outbox(now=now + timedelta(seconds=5))] == [a[1]]
+        await store.outbox_dead(a[1], "403 Forbidden: bot was blocked by the user", now=now)
+        assert [r.id for r in await store.due_outbox(now=now, chat_id="chat0")] == [a[2]]
+
+        # Leases taken at `now` expire: the rows are handed out again (their sender may have died).
+        assert [r.id for r in await store.due_outbox(now=now + timedelta(seconds=29))] == []
+        again = await store.due_outbox(now=now + timedelta(seconds=31))
+        assert [r.id for r in again] == [a[2], b[0]]
+        assert await store.due_outbox(now=now + timedelta(seconds=31), channel="terminal") == []
+
+        by_id = {r.id: r for r in await store.outbox_rows()}
+        assert (by_id[a[0]].status, by_id[a[0]].result) == ("sent", {"message_id": 1})
+        assert (by_id[a[1]].status, by_id[a[1]].attempts) == ("dead", 2)
+        assert await _scalar(url, f"SELECT error FROM outbox WHERE id = {a[1]}") == (
+            "403 Forbidden: bot was blocked by the user"
+        )
+        with pytest.raises(StoreError, match="no outbox row 999"):
+            await store.outbox_retry(999, "x", not_before=now)
+
+    async def test_a_sent_row_is_not_put_back(self, store: Store) -> None:
+        [[row, _]] = await _add_chat_rows(store, chats=1, rows=2)
+        now = datetime.now(UTC)
+        await store.due_outbox(now=now)
+        await store.outbox_sent(row, {"message_id": 5}, now=now)
+        await store.outbox_retry(row, "late", not_before=now)  # a stale sender's retry
+        await store.outbox_dead(row, "late", now=now)
+        [sent] = await store.outbox_rows(status="sent")
+        assert (sent.id, sent.attempts) == (row, 0)
+
+    async def test_concurrent_due_outbox_calls_never_share_a_row(self, url: str) -> None:
+        stores = [await Store.open(url), await Store.open(url)]
+        try:
+            heads = [ids[0] for ids in await _add_chat_rows(stores[0], chats=20, rows=2)]
+            now = datetime.now(UTC)
+            leased: list[int] = []
+            for _ in range(3):  # four callers at once, each taking at most 7 rows
+                got = await asyncio.gather(*(s.due_outbox(now=now, limit=7) for s in stores * 2))
+                leased += [row.id for rows in got for row in rows]
+            assert sorted(leased) == heads  # every chat's first row, each exactly once
+            sending = await stores[0].outbox_rows(status="sending")
+            assert sorted(row.id for row in sending) == heads
+        finally:
+            for opened in stores:
+                await opened.close()
+
+    async def test_workers_deliver_every_row_once_and_each_chat_in_order(self, url: str) -> None:
+        # Three stores stand for three sender processes working on the same outbox.
+        stores = [await Store.open(url) for _ in range(3)]
+        chats, per_chat = 6, 4
+        sent: list[OutboxRecord] = []
+        in_flight: set[str] = set()
+
+        async def worker(store: Store) -> None:
+            while len(sent) < chats * per_chat:
+                rows = await store.due_outbox(now=datetime.now(UTC), limit=4)
+                for row in rows:
+                    assert row.chat_id not in in_flight  # never two rows of a chat at once
+                    in_flight.add(row.chat_id)
+                for row in rows:
+                    await asyncio.sleep(0.005)
+                    sent.append(row)
+                    await store.outbox_sent(row.id, {"message_id": row.id}, now=datetime.now(UTC))
+                    in_flight.discard(row.chat_id)
+                if not rows:
+                    await asyncio.sleep(0.01)
+
+        try:
+            ids = await _add_chat_rows(stores[0], chats=chats, rows=per_chat)
+            await asyncio.wait_for(asyncio.gather(*(worker(s) for s in stores)), timeout=60)
+        finally:
+            for opened in stores:
+                await opened.close()
+        assert sorted(r.id for r in sent) == sorted(i for chat in ids for i in chat)
+        for chat in range(chats):
+            assert [r.id for r in sent if r.chat_id == f"chat{chat}"] == ids[chat]
+
+    async def test_a_sent_card_becomes_the_tickets_card(self, store: Store) -> None:
+        async with store.turn(ALICE) as turn:
+            ticket = await turn.add_handoff(
+                question="Wie helpt mij?", lang="nl", context={}, area="Noord", topic="dept-x"
+            )
+            turn.add_outbox(
+                "message",
+                {"text": "Ticket", "card": True},
+                key=f"card:{ticket}",
+                channel="telegram",
+                chat_id="-100",
+                ticket=ticket,
+            )
+            turn.add_outbox("message", {"text": "Je ticket"}, key="reply", ticket=ticket)
+        now = datetime.now(UTC)
+        card, reply = await store.due_outbox(now=now)
+        assert (card.ticket, reply.ticket) == (ticket, ticket)
+        await store.outbox_sent(reply.id, {"message_id": 11}, now=now)  # no card: changes nothing
+        assert await store.ticket_by_card("1001", 11) is None
+        await store.outbox_sent(card.id, {"message_id": 42}, now=now)
+
+        record = await store.handoff(ticket)
+        assert record is not None
+        assert (record.card_chat_id, record.card_message_id) == ("-100", 42)
+        assert (record.area, record.topic, record.updated_at) == (
+            "Noord",
+            "dept-x",
+            record.created_at,
+        )
+        assert await store.ticket_by_card("-100", 42) == ticket
+        assert await store.ticket_by_card("-100", 43) is None
+
+    async def test_seen_update_records_an_update_once(self, store: Store) -> None:
+        async with store.turn(ALICE) as turn:
+            assert await turn.seen_update(500) is False
+            assert await turn.seen_update(500) is True  # within the same turn, too
+        async with store.turn(ALICE) as turn:
+            assert await turn.seen_update(500) is True
+        async with store.turn(ChatKey("terminal", "x")) as turn:
+            assert await turn.seen_update(500) is False  # update ids are per channel
+        with pytest.raises(RuntimeError):
+            async with store.turn(ALICE) as turn:
+                assert await turn.seen_update(501) is False
+                raise RuntimeError("crash before the commit")
+        async with store.turn(BOB) as turn:
+            assert await turn.seen_update(2**40) is False
+        async with store.turn(ALICE) as turn:
+            assert await turn.seen_update(501) is False  # the rolled-back turn left nothing
+
+    async def test_ticket_status_changes_write_events_in_order(self, store: Store) -> None:
+        async with store.turn(ALICE) as turn:
+            assert await turn.latest_handoff() is None
+            ticket = await turn.add_handoff(question="Subsidie?", lang="nl", context={"a": 1})
+            latest = await turn.latest_handoff()
+            assert latest is not None
+            assert (latest.ticket, latest.status, latest.area) == (ticket, "open", None)
+
+        async with store.ticket(ticket) as tx:
+            assert (tx.record.ticket, tx.record.status) == (ticket, "open")
+            assert (tx.record.channel, tx.record.external_id) == ("telegram", "1001")
+            tx.set_status("claimed", officer="Ada")
+            tx.add_outbox(
+                "edit_text", {"text": "geclaimd"}, key="card-edit:1", channel="t", chat_id="-1"
+            )
+        claimed = await store.handoff(ticket)
+        assert claimed is not None
+        assert (claimed.status, claimed.assigned_officer) == ("claimed", "Ada")
+        assert claimed.claimed_at is not None and claimed.updated_at == claimed.claimed_at
+
+        async with store.ticket(ticket) as tx:
+            assert tx.record == claimed
+            tx.set_status("answered", officer="Ada", answer="Ja, via het fonds.")
+            tx.set_status("closed", officer="Ada")
+        with pytest.raises(RuntimeError):
+            async with store.ticket(ticket) as tx:
+                tx.set_status("open", officer="Bert")
+                tx.add_outbox("message", {"text": "weg"}, key="gone", channel="t", chat_id="1")
+                raise RuntimeError("the officer's action failed")
+        closed = await store.handoff(ticket)
+        assert closed is not None
+        assert (closed.status, closed.answer) == ("closed", "Ja, via het fonds.")
+        assert closed.answered_at is not None and closed.closed_at is not None
+
+        async with store.ticket(ticket) as tx:
+            tx.set_status("open")
+        reopened = await store.handoff(ticket)
+        assert reopened is not None
+        assert (reopened.status, reopened.closed_at, reopened.assigned_officer) == (
+            "open",
+            None,
+            "Ada",
+        )
+
+        events = await store.ticket_events(ticket)
+        assert [(e.kind, e.actor, e.text) for e in events] == [
+            ("created", None, "Subsidie?"),
+            ("claimed", "Ada", None),
+            ("answered", "Ada", "Ja, via het fonds."),
+            ("closed", "Ada", None),
+            ("reopened", None, None),
+        ]
+        assert all(e.created_at.tzinfo == UTC for e in events)
+        assert [(r.key, r.ticket) for r in await store.outbox_rows()] == [("card-edit:1", ticket)]
+        assert await store.ticket_events(ticket + 1) == []
+
+        with pytest.raises(StoreError, match=f"no ticket {ticket + 1}"):
+            async with store.ticket(ticket + 1):
+                pass
+        with pytest.raises(ValueError, match="status"):
+            async with store.ticket(ticket) as tx:
+                tx.set_status("lost")
+
+    async def test_followup_adds_an_event_and_may_reopen(self, store: Store) -> None:
+        async with store.turn(ALICE) as turn:
+            ticket = await turn.add_handoff(question="Vraag", lang="nl", context={})
+        async with store.turn(BOB) as turn:
+            other = await turn.add_handoff(question="Van Bob", lang="en", context={})
+        async with store.ticket(ticket) as tx:
+            tx.set_status("closed", officer="Ada", answer="Klaar.")
+
+        async with store.turn(ALICE) as turn:
+            kept = await turn.ticket_followup(ticket, "Nog iets", reopen=False)
+            assert kept.status == "closed"
+            record = await turn.ticket_followup(ticket, "En dit", reopen=True)
+            assert (record.ticket, record.status, record.closed_at) == (ticket, "open", None)
+            assert record.updated_at is not None
+            with pytest.raises(StoreError, match=f"no ticket {other}"):
+                await turn.ticket_followup(other, "niet van mij", reopen=False)
+        assert [(e.kind, e.text) for e in await store.ticket_events(ticket)] == [
+            ("created", "Vraag"),
+            ("closed", "Klaar."),
+            ("followup", "Nog iets"),
+            ("followup", "En dit"),
+            ("reopened", None),
+        ]
+        assert await store.handoff(ticket) == record
+        assert [e.kind for e in await store.ticket_events(other)] == ["created"]
+
+    async def test_officers(self, store: Store) -> None:
+        ada = await store.add_officer("Ada", telegram_id=5_000_000_001, password_hash="h1")
+        assert (ada.name, ada.role, ada.telegram_id, ada.password_hash) == (
+            "Ada",
+            "officer",
+            5_000_000_001,
+            "h1",
+        )
+        await store.add_officer("Bert", role="editor")
+        await store.add_officer("Cor")  # a second officer without a Telegram id
+        with pytest.raises(StoreError, match="an officer named 'Ada' already exists"):
+            await store.add_officer("Ada")
+        with pytest.raises(StoreError, match="telegram id 5000000001 belongs to Ada"):
+            await store.add_officer("Dirk", telegram_id=5_000_000_001)
+        with pytest.raises(ValueError, match="role"):
+            await store.add_officer("Eva", role="admin")
+
+        assert await store.officer_by_telegram(5_000_000_001) == ada
+        assert await store.officer_by_telegram(1) is None
+        assert await store.officer_by_name("Ada") == ada
+        assert await store.officer_by_name("Dirk") is None
+        assert [(o.name, o.role) for o in await store.officers()] == [
+            ("Ada", "officer"),
+            ("Bert", "editor"),
+            ("Cor", "officer"),
+        ]
+
+    async def test_a_0001_database_upgrades_to_0002(self, url: str) -> None:
+        await _migrate_to(url, "0001")
+        created = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                user = await _scalar_of(
+                    conn,
+                    insert(User)
+                    .values(channel="telegram", external_id="1001", lang="nl", created_at=created)
+                    .returning(User.id),
+                )
+                conversation = await _scalar_of(
+                    conn,
+                    insert(Conversation)
+                    .values(user_id=user, state={"kept": True}, version=3, updated_at=created)
+                    .returning(Conversation.id),
+                )
+                old_ticket = await _scalar_of(
+                    conn,
+                    insert(Handoff)
+                    .values(
+                        conversation_id=conversation,
+                        status="open",
+                        lang="nl",
+                        question="Oud",
+                        context={},
+                        created_at=created,
+                    )
+                    .returning(Handoff.id),
+                )
+        finally:
+            await engine.dispose()
+        assert await _scalar(url, "SELECT version_num FROM alembic_version") == "0001"
+
+        store = await Store.open(url)
+        try:
+            assert await _scalar(url, "SELECT version_num FROM alembic_version") == "0002"
+            old = await store.handoff(old_ticket)
+            assert old is not None
+            assert (old.question, old.created_at, old.card_chat_id, old.updated_at) == (
+                "Oud",
+                created,
+                None,
+                None,
+            )
+            async with store.ticket(old_ticket) as tx:
+                tx.set_status("claimed", officer="Ada")
+            async with store.turn(ALICE) as turn:
+                assert (turn.state, turn.version) == ({"kept": True}, 3)
+                latest = await turn.latest_handoff()
+                assert latest is not None and latest.status == "claimed"
+                turn.add_outbox("message", {"text": "na de upgrade"}, key="k")
+                ticket = await turn.add_handoff(question="Nieuw", lang="nl", context={})
+            assert ticket > old_ticket
+            assert [e.kind for e in await store.ticket_events(old_ticket)] == ["claimed"]
+            assert len(await store.outbox_rows()) == 1
+        finally:
+            await store.close()
+
+    async def test_the_migrations_match_the_models(self, store: Store, url: str) -> None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                diff = await conn.run_sync(
+                    lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+                )
+        finally:
+            await engine.dispose()
+        assert diff == []
+
+
+async def _scalar_of(conn: AsyncConnection, statement: Executable) -> int:
+    """The one integer a statement returns (here: the id of an inserted row)."""
+    return int((await conn.execute(statement)).scalar_one())
+
+
+async def _migrate_to(url: str, revision: str) -> None:
+    """Bring an empty database to `revision` only, as an older loketbot would have left it."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+
+    def upgrade(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade)
+    finally:
+        await engine.dispose()
 
 
 async def test_unreachable_database_gives_store_error_without_password() -> None:

@@ -1,0 +1,407 @@
+"""Telegram channel (python-telegram-bot 22): updates in, outbox rows out; only telegram import.
+
+Initiators write in private chats; their updates go to the Desk. Officers work in one group:
+replies to a ticket card, /antwoord NR text, /sluit NR, and the card's buttons go to Tickets.
+Every reply leaves through the outbox (see outbox.py); this module's `deliver` sends a row.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TelegramChannel", "keyboard", "render_html", "split_text"]
+
+import asyncio
+import contextlib
+import html
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, MessageLimit, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from ..conversation import Inbound
+from ..desk import Desk
+from ..errors import StoreError
+from ..outbox import DeliveryFailed, DeliveryRetry
+from ..store import ChatKey, OfficerRecord, OutboxRecord, Store
+from ..texts import say
+from ..tickets import TicketError, Tickets
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+# Room for what escaping adds is not needed (Telegram counts the text after parsing
+# entities), but a margin keeps emoji and other multi-unit characters safe.
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH - 96
+TYPING_AFTER = 0.4
+ALLOWED_UPDATES = ["message", "callback_query"]
+COMMANDS = {
+    "nl": [
+        ("start", "Begin en uitleg"),
+        ("menu", "Kies een onderwerp"),
+        ("mens", "Stel je vraag aan een verbindingsofficier"),
+        ("opnieuw", "Begin opnieuw"),
+        ("taal", "Nederlands of English"),
+        ("help", "Wat kan deze bot?"),
+    ],
+    "en": [
+        ("start", "Start and explanation"),
+        ("menu", "Pick a topic"),
+        ("mens", "Ask a liaison officer"),
+        ("opnieuw", "Start again"),
+        ("taal", "Nederlands or English"),
+        ("help", "What can this bot do?"),
+    ],
+}
+_ANSWER = re.compile(r"^/antwoord(?:@\w+)?\s+(\d+)\s+(.+)$", re.DOTALL | re.IGNORECASE)
+_CLOSE = re.compile(r"^/sluit(?:@\w+)?\s+(\d+)\s*$", re.IGNORECASE)
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Cut `text` into messages of at most `limit` characters, at paragraph, line or word ends."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), 0) or max(window.rfind("\n"), 0) or window.rfind(" ")
+        if cut <= limit // 4:  # no sensible boundary: cut hard rather than send tiny pieces
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not parts:
+        parts.append(rest)
+    return parts
+
+
+def render_html(text: str, *, bold_first_line: bool = False) -> str:
+    """Escape for ParseMode.HTML; optionally make the first line a bold header."""
+    if not bold_first_line:
+        return html.escape(text, quote=False)
+    first, _, rest = text.partition("\n")
+    header = f"<b>{html.escape(first, quote=False)}</b>"
+    return header + ("\n" + html.escape(rest, quote=False) if rest else "")
+
+
+def keyboard(buttons: Sequence[Sequence[str]]) -> InlineKeyboardMarkup | None:
+    """Buttons as an inline keyboard: short labels two to a row, long ones alone."""
+    if not buttons:
+        return None
+    rows: list[list[InlineKeyboardButton]] = []
+    for label, data in buttons:
+        button = InlineKeyboardButton(label, callback_data=data)
+        if len(label) <= 18 and rows and len(rows[-1]) == 1 and len(rows[-1][0].text) <= 18:
+            rows[-1].append(button)
+        else:
+            rows.append([button])
+    return InlineKeyboardMarkup(rows)
+
+
+class TelegramChannel:
+    """Builds the PTB Application and sends outbox rows with its bot."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        base_url: str,
+        desk: Desk,
+        tickets: Tickets,
+        store: Store,
+        officers_chat: str | None,
+    ) -> None:
+        """Refuses to build without a token, saying where to get one."""
+        if not token:
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                "LOKETBOT_TELEGRAM_TOKEN is not set: create a bot with @BotFather and set the "
+                "token it gives in LOKETBOT_TELEGRAM_TOKEN (or in loketbot.toml)"
+            )
+        self.desk = desk
+        self.tickets = tickets
+        self.store = store
+        self.officers_chat = officers_chat
+        self.application: Application[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(base_url)
+            .base_file_url(base_url.replace("/bot", "/file/bot"))
+            # The outbox retries; the limiter only keeps us under Telegram's rates.
+            .rate_limiter(AIORateLimiter(max_retries=0))
+            .build()
+        )
+        private = filters.ChatType.PRIVATE
+        app = self.application
+        app.add_handler(CallbackQueryHandler(self.on_callback))
+        app.add_handler(MessageHandler(private & filters.TEXT, self.on_private_text))
+        app.add_handler(
+            MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_other)
+        )
+        if officers_chat:
+            group = filters.Chat(chat_id=int(officers_chat))
+            app.add_handler(MessageHandler(group & filters.TEXT, self.on_group_text))
+        app.add_error_handler(self.on_error)
+
+    async def set_commands(self) -> None:
+        """Publish the command menu in Dutch (default) and English; failure is not fatal."""
+        bot = self.application.bot
+        for lang, commands in COMMANDS.items():
+            try:
+                await bot.set_my_commands(
+                    [BotCommand(c, d) for c, d in commands],
+                    language_code=None if lang == "nl" else lang,
+                )
+            except TelegramError as exc:
+                log.warning("setMyCommands (%s) failed, continuing: %s", lang, exc)
+
+    async def drop_webhook(self) -> None:
+        """Polling mode: remove a webhook left from earlier; failure is not fatal."""
+        try:
+            await self.application.bot.delete_webhook()
+        except TelegramError as exc:
+            log.warning("deleteWebhook failed, continuing: %s", exc)
+
+    async def start_polling(self) -> None:
+        """Fetch updates with getUpdates (after the application started)."""
+        if self.application.updater is not None:
+            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+
+    async def register_webhook(self, url: str, secret: str) -> None:
+        """Webhook mode: tell Telegram where to post, with the secret it must send back."""
+        await self.application.bot.set_webhook(
+            url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+        )
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        """An update received by the web app's webhook route."""
+        update = Update.de_json(data, self.application.bot)
+        await self.application.update_queue.put(update)
+
+    # -- initiators ---------------------------------------------------------------------
+
+    async def on_private_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A typed message or command from an initiator."""
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        await self._turn(update, Inbound(text=message.text))
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Photos, voice, stickers, locations, documents: the core says it reads text only."""
+        await self._turn(update, Inbound(text=""))
+
+    async def _turn(
+        self, update: Update, inbound: Inbound, *, pressed_message_id: int | None = None
+    ) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        key = ChatKey(CHANNEL, str(chat.id))
+        async with self._typing(chat.id):
+            try:
+                await self.desk.handle(
+                    key, inbound, update_id=update.update_id, pressed_message_id=pressed_message_id
+                )
+            except StoreError as exc:
+                # Nothing was stored, so the update may be lost unless the user repeats it: say so.
+                log.error("turn for %s failed: %s", chat.id, exc)
+                user = update.effective_user
+                code = (user.language_code if user else None) or ""
+                lang = "en" if code.startswith("en") else "nl"
+                with contextlib.suppress(TelegramError):
+                    await self.application.bot.send_message(chat.id, say("temporary_problem", lang))
+
+    @contextlib.asynccontextmanager
+    async def _typing(self, chat_id: int) -> AsyncIterator[None]:
+        """Show "typing…" only when the turn takes longer than a moment."""
+
+        async def later() -> None:
+            await asyncio.sleep(TYPING_AFTER)
+            with contextlib.suppress(TelegramError):
+                await self.application.bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+        task = asyncio.create_task(later())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A pressed button: always answered; private buttons go to the desk, cards to tickets."""
+        query = update.callback_query
+        if query is None:
+            return
+        data = query.data or ""
+        message = query.message
+        chat_type = message.chat.type if message is not None else None
+        if data.startswith("tk:"):
+            text = await self._card_button(query.from_user.id, data)
+            with contextlib.suppress(TelegramError):
+                await query.answer(text, show_alert=text.startswith("⛔"))
+            return
+        with contextlib.suppress(TelegramError):
+            await query.answer()
+        if chat_type == ChatType.PRIVATE and message is not None:
+            await self._turn(update, Inbound(button=data), pressed_message_id=message.message_id)
+
+    # -- officers -----------------------------------------------------------------------
+
+    async def _officer(self, telegram_id: int) -> OfficerRecord | None:
+        officer = await self.store.officer_by_telegram(telegram_id)
+        return officer if officer is not None and officer.role == "officer" else None
+
+    async def _card_button(self, telegram_id: int, data: str) -> str:
+        _, action, number = [*data.split(":"), "", ""][:3]
+        officer = await self._officer(telegram_id)
+        if officer is None:
+            return "⛔ Alleen geregistreerde verbindingsofficieren kunnen tickets behandelen."
+        if not number.isdigit():
+            return "⛔ Onbekende knop."
+        act = {
+            "claim": self.tickets.claim,
+            "close": self.tickets.close,
+            "reopen": self.tickets.reopen,
+        }
+        if action not in act:
+            return "⛔ Onbekende knop."
+        try:
+            await act[action](int(number), officer)
+        except (TicketError, StoreError) as exc:
+            return f"⛔ {exc}"
+        self.desk.on_commit()
+        done = {"claim": "opgepakt", "close": "gesloten", "reopen": "heropend"}[action]
+        return f"Ticket {number} {done}."
+
+    async def on_group_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An officer answers by replying to a card, or with /antwoord NR text and /sluit NR."""
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or message.text is None or user is None:
+            return
+        text = message.text.strip()
+        number: int | None = None
+        answer: str | None = None
+        closing = False
+        if found := _ANSWER.match(text):
+            number, answer = int(found.group(1)), found.group(2)
+        elif found := _CLOSE.match(text):
+            number, closing = int(found.group(1)), True
+        elif message.reply_to_message is not None and not text.startswith("/"):
+            number = await self.store.ticket_by_card(
+                str(message.chat_id), message.reply_to_message.message_id
+            )
+            answer = text
+        if number is None:
+            return  # ordinary chat among officers
+        officer = await self._officer(user.id)
+        if officer is None:
+            await self._group_note(
+                message.chat_id,
+                message.message_id,
+                "⛔ Alleen geregistreerde verbindingsofficieren kunnen tickets beantwoorden.",
+            )
+            return
+        try:
+            if closing:
+                await self.tickets.close(number, officer)
+            else:
+                await self.tickets.answer(
+                    number, officer, answer or "", key=f"tg:{update.update_id}"
+                )
+        except (TicketError, StoreError) as exc:
+            await self._group_note(message.chat_id, message.message_id, f"⛔ {exc}")
+            return
+        self.desk.on_commit()
+
+    async def _group_note(self, chat_id: int, reply_to: int, text: str) -> None:
+        with contextlib.suppress(TelegramError):
+            await self.application.bot.send_message(
+                chat_id,
+                text,
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True),
+            )
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log a handler's failure with its cause; the update's chat gets no traceback."""
+        log.error(
+            "handler failed for update %s",
+            getattr(update, "update_id", "?"),
+            exc_info=context.error,
+        )
+
+    # -- delivery -----------------------------------------------------------------------
+
+    async def deliver(self, row: OutboxRecord, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send one outbox row; map Telegram's errors onto retry or give up."""
+        bot = self.application.bot
+        chat_id = int(row.chat_id)
+        card = bool(payload.get("card")) or "edit_ticket_card" in row.payload
+        try:
+            if row.kind == "edit_markup":
+                await bot.edit_message_reply_markup(
+                    chat_id, int(payload["message_id"]), reply_markup=None
+                )
+                return {}
+            markup = keyboard(payload.get("buttons") or [])
+            text = render_html(str(payload["text"]), bold_first_line=card)
+            if row.kind == "edit_text":
+                if payload.get("message_id") is None:
+                    return {"skipped": "the card was never sent"}
+                await bot.edit_message_text(
+                    text,
+                    chat_id,
+                    int(payload["message_id"]),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+                return {}
+            reply_to = payload.get("reply_to_message_id")
+            sent = await bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_parameters=(
+                    ReplyParameters(int(reply_to), allow_sending_without_reply=True)
+                    if reply_to
+                    else None
+                ),
+            )
+            return {"message_id": sent.message_id}
+        except RetryAfter as exc:
+            after = exc.retry_after
+            seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
+            raise DeliveryRetry("rate limited", after=seconds) from exc
+        except Forbidden as exc:
+            raise DeliveryFailed(f"forbidden: {exc.message}") from exc
+        except BadRequest as exc:
+            reason = exc.message.lower()
+            if "not modified" in reason:
+                return {}
+            if "message to edit not found" in reason or "message can't be edited" in reason:
+                return {"skipped": exc.message}
+            raise DeliveryFailed(f"bad request: {exc.message}") from exc
+        except (TimedOut, NetworkError) as exc:
+            raise DeliveryRetry(f"network: {exc.message}") from exc
+        except TelegramError as exc:
+            raise DeliveryRetry(f"telegram: {exc.message}") from exc

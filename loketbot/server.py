@@ -1,0 +1,121 @@
+"""`loketbot serve`: the Telegram bot, the outbox sender and the web app in one process."""
+
+from __future__ import annotations
+
+__all__ = ["serve"]
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from .channels.telegram import TelegramChannel, split_text
+from .config import Settings
+from .content import load_content
+from .desk import Desk
+from .dialogue import Dialogue
+from .errors import ConfigError
+from .outbox import Deliver, Sender
+from .store import Store
+from .tickets import Tickets
+from .web.app import WebhookRoute, create_app
+
+log = logging.getLogger(__name__)
+
+
+def check_settings(settings: Settings, webhook_url: str | None) -> None:
+    """Fail before opening anything when the configuration cannot work."""
+    if not settings.telegram_token:
+        raise ConfigError(
+            "LOKETBOT_TELEGRAM_TOKEN is not set: create a bot with @BotFather and set the token "
+            "it gives in LOKETBOT_TELEGRAM_TOKEN (or in loketbot.toml)"
+        )
+    if webhook_url is not None:
+        if not webhook_url.startswith("https://") and not webhook_url.startswith("http://"):
+            raise ConfigError(
+                f"--webhook-url must be a URL like https://host/path, not {webhook_url!r}"
+            )
+        if not settings.webhook_secret:
+            raise ConfigError(
+                "webhook mode needs LOKETBOT_WEBHOOK_SECRET: Telegram sends it with every update "
+                "so the bot can refuse anything else (1-256 characters: A-Z, a-z, 0-9, _ and -)"
+            )
+
+
+async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
+    """Run until SIGINT or SIGTERM; returns the exit code."""
+    check_settings(settings, webhook_url)
+    content = load_content(settings.knowledge_dir, settings.flows_dir)
+    store = await Store.open(settings.database_url)
+    officers_chat = settings.officers_chat_id or None
+    deliverers: dict[str, Deliver] = {}
+    sender = Sender(store, deliverers)
+    desk = Desk(
+        store,
+        Dialogue(content.knowledge, flows=content.flows, expected_answer=settings.expected_answer),
+        officers_chat=officers_chat,
+        reopen_window=timedelta(days=settings.reopen_days),
+        splitters={"telegram": split_text},
+        on_commit=sender.wake,
+    )
+    tickets = Tickets(store, officers_chat=officers_chat, knowledge=lambda: desk.dialogue.knowledge)
+    channel = TelegramChannel(
+        token=settings.telegram_token,
+        base_url=settings.telegram_api_url,
+        desk=desk,
+        tickets=tickets,
+        store=store,
+        officers_chat=officers_chat,
+    )
+    deliverers["telegram"] = channel.deliver
+    application = channel.application
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner: web.AppRunner | None = None
+    sender_task: asyncio.Task[None] | None = None
+    try:
+        await application.initialize()
+        await channel.set_commands()
+        webhook: WebhookRoute | None = None
+        if webhook_url is None:
+            await channel.drop_webhook()
+        else:
+            path = urlsplit(webhook_url).path or "/"
+            await channel.register_webhook(webhook_url, settings.webhook_secret)
+            webhook = WebhookRoute(path, settings.webhook_secret, channel.feed)
+        await application.start()
+        if webhook is None:
+            await channel.start_polling()
+        web_app = create_app(
+            store=store, version=lambda: desk.dialogue.knowledge.version, webhook=webhook
+        )
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+        sender_task = asyncio.create_task(sender.run())
+        mode = f"webhook {urlsplit(webhook_url).path}" if webhook_url else "polling"
+        log.warning(
+            "loketbot serving (%s) on http://%s:%s", mode, settings.web_host, settings.web_port
+        )
+        await stop.wait()
+    finally:
+        if sender_task is not None:
+            sender_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender_task
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        with contextlib.suppress(Exception):
+            await application.shutdown()
+        if runner is not None:
+            await runner.cleanup()
+        await store.close()
+    return 0

@@ -1,0 +1,75 @@
+"""The store's engine: SQLite and PostgreSQL set up alike, and error texts without secrets."""
+
+from __future__ import annotations
+
+__all__ = ["DB_ERRORS", "IMMEDIATE", "create_engine", "reason", "shown_url"]
+
+from pathlib import Path
+from typing import Any
+
+from alembic.util import CommandError
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+# Execution option read by the SQLite "begin" hook: take the write lock when the transaction starts.
+IMMEDIATE = "loketbot_begin_immediate"
+# OSError: refused connections and timeouts, raised by drivers before SQLAlchemy wraps anything.
+DB_ERRORS = (SQLAlchemyError, OSError, CommandError)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine; on SQLite with WAL, foreign keys and explicit BEGIN [IMMEDIATE]."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(parsed, pool_pre_ping=True)
+    _make_parent_dir(parsed)
+    engine = create_async_engine(parsed)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # The driver's own implicit BEGIN is deferred and skipped for DDL; we emit our own.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _make_parent_dir(url: URL) -> None:
+    """Create the folder of a SQLite database file, so a fresh path just works."""
+    database = url.database
+    if database and database != ":memory:" and not url.query.get("uri"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may appear in messages and logs: without the password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (SQLAlchemyError, ValueError):
+        return "<unparseable database URL>"
+
+
+def reason(exc: BaseException, url: str | URL) -> str:
+    """The first line of the driver's message: no SQL, no parameters (they may hold user text)."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    text = f"{type(orig).__name__}: {lines[0]}" if lines else type(orig).__name__
+    try:
+        password = make_url(url).password
+    except (SQLAlchemyError, ValueError):
+        password = None
+    # Drivers rarely echo the password, but this message may end up in a log.
+    return text.replace(str(password), "***") if password else text

@@ -1,0 +1,1 @@
+"""The web side: health, the Telegram webhook endpoint, and (later) the officers' console."""

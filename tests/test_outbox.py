@@ -1,0 +1,100 @@
+"""The sender: retries on transient errors, gives up on permanent ones, keeps each chat in order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from loketbot.outbox import DeliveryFailed, DeliveryRetry, Sender
+from loketbot.store import ChatKey, OutboxRecord, Store
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def queue(store: Store, chat: str, *texts: str) -> None:
+    async with store.turn(ChatKey("test", chat)) as turn:
+        for n, text in enumerate(texts):
+            turn.add_outbox("message", {"text": text}, key=f"{chat}:{text}:{n}")
+
+
+async def test_transient_errors_retry_in_order_and_nothing_is_lost(tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    clock = Clock()
+    delivered: list[str] = []
+    failures = {"one": 2}  # "one" fails twice, then goes through
+
+    async def deliver(row: OutboxRecord, payload: dict[str, Any]) -> dict[str, Any]:
+        text = str(payload["text"])
+        if failures.get(text, 0) > 0:
+            failures[text] -= 1
+            raise DeliveryRetry("502 bad gateway")
+        delivered.append(text)
+        return {"message_id": len(delivered)}
+
+    sender = Sender(store, {"test": deliver}, clock=clock)
+    try:
+        await queue(store, "a", "one", "two", "three")
+        for _ in range(10):
+            await sender.run_once()
+            clock.now += timedelta(minutes=1)  # past any back-off
+        assert delivered == ["one", "two", "three"]  # "two" waited for "one"
+        rows = await store.outbox_rows(chat_id="a")
+        assert [r.status for r in rows] == ["sent", "sent", "sent"]
+        assert rows[0].attempts == 2
+    finally:
+        await store.close()
+
+
+async def test_retry_after_is_respected(tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    clock = Clock()
+    calls = 0
+
+    async def deliver(row: OutboxRecord, payload: dict[str, Any]) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise DeliveryRetry("429", after=30)
+        return {}
+
+    sender = Sender(store, {"test": deliver}, clock=clock)
+    try:
+        await queue(store, "a", "hi")
+        await sender.run_once()
+        clock.now += timedelta(seconds=29)
+        assert await sender.run_once() == 0  # too early
+        clock.now += timedelta(seconds=2)
+        assert await sender.run_once() == 1
+        assert calls == 2
+    finally:
+        await store.close()
+
+
+async def test_permanent_failure_gives_up_and_unblocks_the_chat(tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    delivered: list[str] = []
+
+    async def deliver(row: OutboxRecord, payload: dict[str, Any]) -> dict[str, Any]:
+        if payload["text"] == "bad":
+            raise DeliveryFailed("bot was blocked by the user")
+        delivered.append(str(payload["text"]))
+        return {}
+
+    sender = Sender(store, {"test": deliver})
+    try:
+        await queue(store, "a", "bad", "good")
+        await queue(store, "b", "other chat")
+        while await sender.run_once():
+            pass
+        assert sorted(delivered) == ["good", "other chat"]
+        statuses = [r.status for r in await store.outbox_rows(chat_id="a")]
+        assert statuses == ["dead", "sent"]
+    finally:
+        await store.close()
