@@ -103,7 +103,8 @@ def _inbound(step: Any, conv: Conversation) -> Inbound | str:
         if not chosen:
             labels = ", ".join(repr(b.label) for b in offered) or "none"
             return f"button {step['tap']!r} is not offered (offered: {labels})"
-        return Inbound(button=chosen[0].data)
+        # Tap by typing the option's number, as in `loketbot chat`: the core resolves it.
+        return Inbound(text=str(offered.index(chosen[0]) + 1))
     if "user" in step:
         return Inbound(text=str(step["user"]))
     return "a step needs user: (typed text) or tap: (a button label)"
