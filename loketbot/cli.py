@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot in this terminal")
     chat.add_argument("--lang", choices=LANGS, help="answer in this language")
     chat.add_argument("--user", default="local", help="who you are (default: local)")
+    chat.add_argument(
+        "--console",
+        action="store_true",
+        help="also serve the web console on LOKETBOT_WEB_HOST:LOKETBOT_WEB_PORT",
+    )
 
     serve = sub.add_parser("serve", help="run the Telegram bot and the web app")
     serve.add_argument(
@@ -158,7 +163,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "chat":
         from .channels.terminal import run_terminal
 
-        return asyncio.run(run_terminal(settings, lang=args.lang, user=args.user))
+        return asyncio.run(
+            run_terminal(settings, lang=args.lang, user=args.user, console=args.console)
+        )
     raise AssertionError(args.command)  # argparse only lets known commands through
 
 

@@ -23,6 +23,8 @@ DEFAULTS = {
     "LOKETBOT_WEB_PORT": "8080",
     "LOKETBOT_WEBHOOK_SECRET": "",
     "LOKETBOT_REOPEN_DAYS": "3",
+    "LOKETBOT_SESSION_KEY": "",
+    "LOKETBOT_COOKIE_SECURE": "false",
     "LOKETBOT_EXPECTED_ANSWER": "",
 }
 
@@ -42,6 +44,8 @@ class Settings:
     webhook_secret: str
     reopen_days: float
     expected_answer: str
+    session_key: str  # empty: a random key per process (logins do not survive a restart)
+    cookie_secure: bool
 
 
 def load_settings(
@@ -86,6 +90,8 @@ def load_settings(
         web_port=int(port),
         webhook_secret=get("LOKETBOT_WEBHOOK_SECRET"),
         reopen_days=reopen_days,
+        session_key=get("LOKETBOT_SESSION_KEY"),
+        cookie_secure=get("LOKETBOT_COOKIE_SECURE").lower() in ("1", "true", "yes"),
         expected_answer=env.get("LOKETBOT_EXPECTED_ANSWER")
         or str(from_file.get("LOKETBOT_EXPECTED_ANSWER", "")),
     )

@@ -26,6 +26,7 @@ from .conversation import (
     TicketInfo,
 )
 from .dialogue import Dialogue
+from .metrics import MATCH_SECONDS
 from .store import ChatKey, HandoffRecord, Store, Turn
 from .texts import say
 from .tickets import CARD_CHANNEL, card_payload
@@ -89,7 +90,8 @@ class Desk:
                 return []
             latest = await turn.latest_handoff()
             before = Conversation.from_json(turn.state)
-            outcome = dialogue.step(before, replace(inbound, ticket=self._ticket_info(latest)))
+            with MATCH_SECONDS.time():
+                outcome = dialogue.step(before, replace(inbound, ticket=self._ticket_info(latest)))
             match = outcome.match
             turn.add_message(
                 "in",

@@ -8,6 +8,7 @@ __all__ = [
     "OFFICER_ROLES",
     "OUTBOX_KINDS",
     "OUTBOX_STATUSES",
+    "SUGGESTION_STATUSES",
     "TICKET_EVENTS",
     "Base",
     "Conversation",
@@ -18,6 +19,7 @@ __all__ = [
     "Officer",
     "Outbox",
     "ProcessedUpdate",
+    "Suggestion",
     "UTCDateTime",
     "User",
     "utcnow",
@@ -50,6 +52,7 @@ TICKET_EVENTS = ("created", "claimed", "answered", "closed", "reopened", "follow
 OUTBOX_KINDS = ("message", "edit_markup", "edit_text")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
 OFFICER_ROLES = ("officer", "editor")
+SUGGESTION_STATUSES = ("new", "used", "dismissed")
 
 # Fixed constraint names keep future Alembic migrations (and SQLite batch mode) deterministic.
 NAMING_CONVENTION = {
@@ -255,4 +258,21 @@ class ProcessedUpdate(Base):
 
     channel: Mapped[str] = mapped_column(String)
     update_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Suggestion(Base):
+    """An officer's answer marked useful for others: a knowledge suggestion for editors."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (
+        CheckConstraint("status IN ('new', 'used', 'dismissed')", name="status"),
+        Index("ix_suggestions_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket: Mapped[int] = mapped_column(ForeignKey("handoffs.id"))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(9), default="new", server_default="new")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

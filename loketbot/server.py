@@ -20,9 +20,11 @@ from .desk import Desk
 from .dialogue import Dialogue
 from .errors import ConfigError
 from .outbox import Deliver, Sender
+from .reload import Reloader
 from .store import Store
 from .tickets import Tickets
-from .web.app import WebhookRoute, create_app
+from .web.app import WebhookRoute, create_app, session_key
+from .web.context import Console
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ def check_settings(settings: Settings, webhook_url: str | None) -> None:
 async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
     """Run until SIGINT or SIGTERM; returns the exit code."""
     check_settings(settings, webhook_url)
+    key = session_key(settings.session_key)
     content = load_content(settings.knowledge_dir, settings.flows_dir)
     store = await Store.open(settings.database_url)
     officers_chat = settings.officers_chat_id or None
@@ -92,8 +95,25 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
         await application.start()
         if webhook is None:
             await channel.start_polling()
+        console = Console(
+            store=store,
+            tickets=tickets,
+            reloader=Reloader(
+                settings.knowledge_dir,
+                settings.flows_dir,
+                content,
+                install=desk.use,
+                expected_answer=settings.expected_answer,
+            ),
+            session_key=key,
+            cookie_secure=settings.cookie_secure,
+            on_commit=sender.wake,
+        )
         web_app = create_app(
-            store=store, version=lambda: desk.dialogue.knowledge.version, webhook=webhook
+            store=store,
+            version=lambda: desk.dialogue.knowledge.version,
+            webhook=webhook,
+            console=console,
         )
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()

@@ -320,6 +320,14 @@ class Store:
             except _DB_ERRORS as exc:
                 raise self._error(f"cannot {doing}", exc) from exc
 
+    def reading(self, doing: str) -> AbstractAsyncContextManager[AsyncSession]:
+        """A read-only session for query modules (store_*.py, web views); errors name `doing`."""
+        return self._read(doing)
+
+    def writing(self, doing: str) -> AbstractAsyncContextManager[AsyncSession]:
+        """A write transaction for query modules, committed at the end; errors name `doing`."""
+        return self._write(doing)
+
     @asynccontextmanager
     async def _read(self, doing: str) -> AsyncIterator[AsyncSession]:
         """A read-only session; database errors name `doing`."""

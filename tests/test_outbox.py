@@ -12,7 +12,8 @@ from loketbot.store import ChatKey, OutboxRecord, Store
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+        # Start at the real time: rows are stamped not_before=now when the turn writes them.
+        self.now = datetime.now(UTC) + timedelta(seconds=1)
 
     def __call__(self) -> datetime:
         return self.now

@@ -34,8 +34,10 @@ TABLES = {
     "officers",
     "handoff_events",
     "processed_updates",
+    "suggestions",
     "alembic_version",
 }
+HEAD = "0003"  # the newest migration
 ALICE = ChatKey("telegram", "1001")
 BOB = ChatKey("terminal", "bob")
 
@@ -204,7 +206,7 @@ class TestStore:
         finally:
             await engine.dispose()
         assert tables >= TABLES
-        assert await _scalar(url, "SELECT version_num FROM alembic_version") == "0002"
+        assert await _scalar(url, "SELECT version_num FROM alembic_version") == HEAD
 
         second = await Store.open(url)  # nothing left to migrate: opens, data untouched
         async with second.turn(ALICE) as turn:
@@ -521,7 +523,7 @@ class TestOutboxAndTickets:
             ("Cor", "officer"),
         ]
 
-    async def test_a_0001_database_upgrades_to_0002(self, url: str) -> None:
+    async def test_a_0001_database_upgrades_to_head(self, url: str) -> None:
         await _migrate_to(url, "0001")
         created = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
         engine = create_async_engine(url)
@@ -558,7 +560,7 @@ class TestOutboxAndTickets:
 
         store = await Store.open(url)
         try:
-            assert await _scalar(url, "SELECT version_num FROM alembic_version") == "0002"
+            assert await _scalar(url, "SELECT version_num FROM alembic_version") == HEAD
             old = await store.handoff(old_ticket)
             assert old is not None
             assert (old.question, old.created_at, old.card_chat_id, old.updated_at) == (

@@ -1,7 +1,8 @@
 """Terminal channel: lines from stdin (a TTY or a pipe) in, replies with numbered options out.
 
 Replies go through the outbox like every channel's, so an officer's answer reaches a terminal
-user too: it is printed after the next line typed, or while waiting at the prompt.
+user too: it is printed after the next line typed, or while waiting at the prompt. With
+`console=True` the web console runs in the same process, so one can answer one's own tickets.
 """
 
 from __future__ import annotations
@@ -12,15 +13,19 @@ import asyncio
 import contextlib
 import sys
 from datetime import timedelta
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..config import Settings
-from ..content import load_content
+from ..content import Content, load_content
 from ..conversation import Inbound
 from ..desk import Desk
 from ..dialogue import Dialogue
+from ..errors import ConfigError
 from ..outbox import Sender
 from ..store import ChatKey, OutboxRecord, Store
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 CHANNEL = "terminal"
 STOP = frozenset({"/stop", "/quit", "/exit"})
@@ -43,8 +48,9 @@ async def run_terminal(
     user: str = "local",
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    console: bool = False,
 ) -> int:
-    """Converse until EOF or /stop; returns the exit code."""
+    """Converse until EOF or /stop (serving the web console too if asked); the exit code."""
     source = stdin or sys.stdin
     out = stdout or sys.stdout
     content = load_content(settings.knowledge_dir, settings.flows_dir)
@@ -63,6 +69,11 @@ async def run_terminal(
     desk = Desk(store, dialogue, reopen_window=timedelta(days=settings.reopen_days))
     key = ChatKey(CHANNEL, user)
     interactive = source.isatty()
+    try:
+        runner = await _serve_console(settings, store, desk, content, sender) if console else None
+    except BaseException:
+        await store.close()
+        raise
     # A terminal chat has one sender: what a killed predecessor had leased is shown again now.
     while await sender.run_once(channel=CHANNEL, chat_id=user, reclaim=True):
         pass
@@ -89,8 +100,53 @@ async def run_terminal(
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+        if runner is not None:
+            await runner.cleanup()
         await store.close()
     return 0
+
+
+async def _serve_console(
+    settings: Settings, store: Store, desk: Desk, content: Content, sender: Sender
+) -> web.AppRunner:
+    """Start the web console on LOKETBOT_WEB_HOST:PORT; its URL goes to stderr."""
+    from aiohttp import web
+
+    from ..reload import Reloader
+    from ..tickets import Tickets
+    from ..web.app import create_app, session_key
+    from ..web.context import Console
+
+    reloader = Reloader(
+        settings.knowledge_dir,
+        settings.flows_dir,
+        content,
+        install=desk.use,
+        expected_answer=settings.expected_answer,
+    )
+    tickets = Tickets(store, officers_chat=None, knowledge=lambda: desk.dialogue.knowledge)
+    console = Console(
+        store=store,
+        tickets=tickets,
+        reloader=reloader,
+        session_key=session_key(settings.session_key),
+        cookie_secure=settings.cookie_secure,
+        on_commit=sender.wake,
+    )
+    app = create_app(store=store, version=lambda: desk.dialogue.knowledge.version, console=console)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError(
+            f"cannot serve the console on {settings.web_host}:{settings.web_port}: "
+            f"{exc.strerror or exc} (set LOKETBOT_WEB_PORT to a free port)"
+        ) from exc
+    host = settings.web_host if settings.web_host not in ("0.0.0.0", "::") else "localhost"
+    print(f"console: http://{host}:{settings.web_port}/", file=sys.stderr, flush=True)
+    return runner
 
 
 async def _watch(sender: Sender, user: str) -> None:

@@ -1,20 +1,27 @@
-"""create_app(): the aiohttp application served next to the bot, in the same process."""
+"""create_app(): the aiohttp application served next to the bot, in the same process.
+
+Without a Console it serves /healthz (and the webhook); with one it is also the web console:
+login, the officers' queue and tickets, the editor pages and the stats.
+"""
 
 from __future__ import annotations
 
-__all__ = ["WebhookRoute", "create_app"]
+__all__ = ["WebhookRoute", "create_app", "session_key"]
 
 import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from ..errors import StoreError
+from ..errors import ConfigError, StoreError
 from ..store import Store
+from .context import CONSOLE, Console
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +38,17 @@ class WebhookRoute:
 STORE: web.AppKey[Store] = web.AppKey("store")
 VERSION: web.AppKey[Callable[[], str]] = web.AppKey("version")
 WEBHOOK: web.AppKey[WebhookRoute] = web.AppKey("webhook")
+LOCAL_ZONE = ZoneInfo("Europe/Amsterdam")  # the console's users work in Rotterdam
 
 
 def create_app(
-    *, store: Store, version: Callable[[], str], webhook: WebhookRoute | None = None
+    *,
+    store: Store,
+    version: Callable[[], str],
+    webhook: WebhookRoute | None = None,
+    console: Console | None = None,
 ) -> web.Application:
-    """The web application: /healthz always, the webhook path when given."""
+    """The web application: /healthz always, the webhook path when given, the console when given."""
     app = web.Application(client_max_size=1024**2)
     app[STORE] = store
     app[VERSION] = version
@@ -44,7 +56,58 @@ def create_app(
     if webhook is not None:
         app[WEBHOOK] = webhook
         app.router.add_post(webhook.path, telegram_webhook)
+    if console is not None:
+        _add_console(app, console, webhook)
     return app
+
+
+def session_key(configured: str) -> bytes:
+    """The Fernet key for session cookies: LOKETBOT_SESSION_KEY, or a fresh one for this process."""
+    from cryptography.fernet import Fernet
+
+    if configured:
+        try:
+            Fernet(configured.encode())
+        except ValueError:
+            raise ConfigError(
+                "LOKETBOT_SESSION_KEY must be a Fernet key (32 url-safe base64-encoded bytes); "
+                "make one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
+            ) from None
+        return configured.encode()
+    log.warning(
+        "LOKETBOT_SESSION_KEY is not set: using a random key, so console logins "
+        "will not survive a restart"
+    )
+    return Fernet.generate_key()
+
+
+def local_time(moment: datetime, fmt: str = "%d-%m %H:%M") -> str:
+    """A stored UTC time as officers read it: in Dutch local time."""
+    return moment.astimezone(LOCAL_ZONE).strftime(fmt)
+
+
+def _add_console(app: web.Application, console: Console, webhook: WebhookRoute | None) -> None:
+    """Templates, sessions and every console route."""
+    import aiohttp_jinja2
+    import jinja2
+
+    from . import auth, editor, insight, officer
+
+    app[CONSOLE] = console
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("loketbot.web", "templates"),
+        autoescape=True,
+    )
+    env.filters["local"] = local_time
+    auth.setup(app, session_key=console.session_key, cookie_secure=console.cookie_secure)
+    if webhook is not None:
+        # Telegram posts without a session; the secret token guards that path instead.
+        app[auth.PUBLIC].add(webhook.path)
+    officer.setup(app)
+    editor.setup(app)
+    insight.setup(app)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -1,0 +1,29 @@
+"""What the console's views need, in one object stored on the aiohttp app."""
+
+from __future__ import annotations
+
+__all__ = ["CONSOLE", "Console"]
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from ..reload import Reloader
+from ..store import Store
+from ..tickets import Tickets
+
+
+@dataclass
+class Console:
+    """The running bot's parts the console works with."""
+
+    store: Store
+    tickets: Tickets
+    reloader: Reloader
+    session_key: bytes  # a Fernet key (32 url-safe base64 bytes) for the encrypted cookie
+    cookie_secure: bool  # True behind https: the session cookie is then sent over https only
+    on_commit: Callable[[], None] = lambda: None  # wakes the outbox sender after an action
+
+
+CONSOLE: web.AppKey[Console] = web.AppKey("console")
