@@ -100,10 +100,6 @@ class Analyzer:
         self._split_cache.clear()
         self._typo_cache.clear()
 
-    def known(self, word: str) -> bool:
-        """True when `word` (normalised) occurs in the knowledge."""
-        return word in self._vocab
-
     def _repair(self, words: list[str]) -> list[str]:
         repaired: list[str] = []
         for word in words:
