@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: chat test lint eval bench clean
+.PHONY: chat test lint eval bench bench-e2e clean
 
 $(BIN)/loketbot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,16 @@ test: lint
 eval: $(BIN)/loketbot
 	$(BIN)/loketbot eval ../shared/eval/dev.jsonl
 
+# Matching cost against bare rapidfuzz on the shipped knowledge, then load time, latency and
+# memory on a generated 2,000-entry knowledge base; fails when a target is missed.
 bench: $(BIN)/loketbot
 	$(BIN)/python benchmarks/match_speed.py
+	$(BIN)/python benchmarks/match_kb.py
+
+# loketbot serve (SQLite, PostgreSQL) against a bare PTB echo bot, through a local Bot API
+# emulator; PostgreSQL from LOKETBOT_TEST_DATABASE_URL (skipped if unreachable). ARGS=--help
+bench-e2e: $(BIN)/loketbot
+	$(BIN)/python benchmarks/e2e.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

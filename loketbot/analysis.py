@@ -21,17 +21,28 @@ _SPELLING = (
     (re.compile(r"\bco op\b"), "coop"),
 )
 _CACHE_LIMIT = 50_000
+# Invisible characters that copied text carries inside words (soft hyphen, zero-width space
+# and joiners, direction marks, BOM): without them "stich\u00adting" is "stichting".
+_INVISIBLE = re.compile(
+    r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def normalise(text: str) -> str:
     """Lower case, no accents, words separated by single spaces."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    if text.isascii():
+        # Nothing to strip or decompose: the common case, and the one a large knowledge base
+        # spends its load time on.
+        folded = text.lower()
+    else:
+        folded = unicodedata.normalize("NFKD", _INVISIBLE.sub("", text).casefold())
+        folded = "".join(c for c in folded if not unicodedata.combining(c))
     folded = " ".join(_WORD.findall(folded))
     # "u.a.", "k.v.k." and "b.v." arrive as runs of single letters: join them into one word.
     folded = _LETTER_RUN.sub(lambda m: m.group(0).replace(" ", ""), folded)
-    for pattern, replacement in _SPELLING:
-        folded = pattern.sub(replacement, folded)
+    if "co" in folded or "kv" in folded:  # every _SPELLING pattern has one of the two
+        for pattern, replacement in _SPELLING:
+            folded = pattern.sub(replacement, folded)
     return folded
 
 
@@ -58,6 +69,7 @@ class Analyzer:
         self._split_cache: dict[str, list[str] | None] = {}
         self._synonyms = self._synonym_table(synonyms)
         self._longest_variant = max((len(k) for k in self._synonyms), default=1)
+        self._variant_starts = frozenset(k[0] for k in self._synonyms)
         vocab: dict[str, set[str]] = {}
         for lang, phrases in texts.items():
             for phrase in phrases:
@@ -168,6 +180,10 @@ class Analyzer:
         result: list[str] = []
         i = 0
         while i < len(words):
+            if words[i] not in self._variant_starts:
+                result.append(words[i])
+                i += 1
+                continue
             for size in range(min(self._longest_variant, len(words) - i), 0, -1):
                 target = self._synonyms.get(tuple(words[i : i + size]))
                 if target is not None:

@@ -136,8 +136,11 @@ class Knowledge:
 
 def normalise_example(text: str) -> str:
     """Case-, accent- and punctuation-insensitive form used to spot repeated examples."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    if text.isascii():  # nothing to decompose: the common case
+        folded = text.lower()
+    else:
+        folded = unicodedata.normalize("NFKD", text.casefold())
+        folded = "".join(c for c in folded if not unicodedata.combining(c))
     return " ".join(re.findall(r"[a-z0-9]+", folded))
 
 

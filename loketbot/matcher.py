@@ -11,17 +11,19 @@ from __future__ import annotations
 
 __all__ = ["Match", "Matcher", "Thresholds"]
 
+import heapq
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Literal
 
 from lingua import Language, LanguageDetectorBuilder
 from stop_words import get_stop_words
 
-from .analysis import Analyzer, normalise
+from .analysis import Analyzer
 from .knowledge import LANGS, Entry, Knowledge, load_knowledge
 
 Action = Literal["answer", "flow", "clarify", "handoff"]
@@ -73,7 +75,6 @@ class _Example:
     lang: str
     terms: frozenset[str]
     norm: float
-    text: str
 
 
 class Matcher:
@@ -106,39 +107,40 @@ class Matcher:
         return cls(load_knowledge(knowledge_dir))
 
     def _index_examples(self) -> None:
-        examples: list[_Example] = []
-        entry_terms: list[dict[str, int]] = [defaultdict(int) for _ in self._entries]
+        examples: list[tuple[int, str, frozenset[str]]] = []
+        entry_terms: list[Counter[str]] = []
+        key_words: set[str] = set()  # terms of titles and keywords
         for index, entry in enumerate(self._entries):
-            phrases = [(lang, text, True) for lang in LANGS for text in entry.examples[lang]] + [
-                (lang, text, False) for lang in LANGS for text in entry.keywords[lang]
-            ]
-            phrases += [(lang, entry.title[lang], False) for lang in entry.title]
-            for lang, text, is_example in phrases:
+            counts: Counter[str] = Counter()
+            for lang in LANGS:
+                for text in entry.examples[lang]:
+                    phrase_terms = frozenset(self.analyzer.terms(text, correct=False))
+                    counts.update(phrase_terms)
+                    if phrase_terms:
+                        examples.append((index, lang, phrase_terms))
+            names = [text for lang in LANGS for text in entry.keywords[lang]]
+            names += [entry.title[lang] for lang in entry.title]
+            for text in names:
                 phrase_terms = frozenset(self.analyzer.terms(text, correct=False))
-                for term in phrase_terms:
-                    entry_terms[index][term] += 1
-                if is_example and phrase_terms:
-                    examples.append(_Example(index, lang, phrase_terms, 0.0, normalise(text)))
+                counts.update(phrase_terms)
+                key_words |= phrase_terms
+            entry_terms.append(counts)
         count = len(self._entries)
-        df: dict[str, int] = defaultdict(int)
+        df: Counter[str] = Counter()
         for counts in entry_terms:
-            for term in counts:
-                df[term] += 1
-        self._idf = {t: math.log(1 + count / n) for t, n in df.items()}
-        for term in self._stop_terms():
-            if term in self._idf:
-                self._idf[term] *= self.thresholds.stopword_weight
+            df.update(counts.keys())
+        idf = self._idf = {t: math.log(1 + count / n) for t, n in df.items()}
+        for term in self._stop_terms(key_words):
+            if term in idf:
+                idf[term] *= self.thresholds.stopword_weight
         self._unknown_idf = math.log(1 + count / 0.5)
         self._examples = [
-            _Example(
-                ex.entry,
-                ex.lang,
-                ex.terms,
-                math.sqrt(sum(self._idf[t] ** 2 for t in ex.terms)),
-                ex.text,
-            )
-            for ex in examples
+            _Example(entry, lang, terms, math.sqrt(sum(idf[t] ** 2 for t in terms)))
+            for entry, lang, terms in examples
         ]
+        # The same, as plain lists: _score reads them for thousands of examples per question.
+        self._example_entries = [ex.entry for ex in self._examples]
+        self._example_norms = [ex.norm for ex in self._examples]
         self._postings: dict[str, list[int]] = defaultdict(list)
         for number, ex in enumerate(self._examples):
             for term in ex.terms:
@@ -150,21 +152,14 @@ class Matcher:
             total = max(counts.values(), default=1)
             squared = 0.0
             for term, n in counts.items():
-                weight = math.sqrt(n / total) * self._idf[term]
+                weight = math.sqrt(n / total) * idf[term]
                 self._entry_weights[term].append((index, weight))
                 squared += weight * weight
             norms.append(math.sqrt(squared) or 1.0)
         self._entry_norms = norms
 
-    def _stop_terms(self) -> set[str]:
-        """Stemmed stopwords, minus every word an editor put in a title or keywords."""
-        key_words = {
-            word
-            for entry in self._entries
-            for lang in LANGS
-            for phrase in (*entry.keywords[lang], entry.title.get(lang, ""))
-            for word in self.analyzer.terms(phrase, correct=False)
-        }
+    def _stop_terms(self, key_words: set[str]) -> set[str]:
+        """Stemmed stopwords, minus `key_words`: every word an editor put in a title or keywords."""
         stops = {
             term
             for lang in ("dutch", "english")
@@ -181,45 +176,56 @@ class Matcher:
             for index in self._small_talk:
                 scores.pop(index, None)
         top = max(scores, key=scores.__getitem__) if scores else None
-        detected, sure = self._language(text, best_example.get(top) if top is not None else None)
+        closest = best_example.get(top) if top is not None else None
+        detected, sure = self._language(text, None if closest is None else self._examples[closest])
         if lang in LANGS:
             detected, sure = lang, True
         return self._decide(text, scores, detected, sure)
 
-    def _score(self, terms: Sequence[str]) -> tuple[dict[int, float], dict[int, _Example]]:
+    def _score(self, terms: Sequence[str]) -> tuple[dict[int, float], dict[int, int]]:
+        """Score per entry index, and per entry the number of its closest example."""
         weights = {t: self._idf.get(t, self._unknown_idf) for t in terms}
         query_norm = math.sqrt(sum(w * w for w in weights.values()))
         if not terms or query_norm == 0.0:
             return {}, {}
+        # The loops below run over thousands of postings per question on a large knowledge
+        # base: names are bound locally and nothing is looked up twice (benchmarks/match_kb.py).
         dots: dict[int, float] = defaultdict(float)
         for term in terms:
             idf = self._idf.get(term)
             if idf is None:
                 continue
+            square = idf * idf
             for number in self._postings.get(term, ()):
-                dots[number] += idf * idf
+                dots[number] += square
         example_best: dict[int, float] = {}
-        best_example: dict[int, _Example] = {}
+        best_example: dict[int, int] = {}
+        best_so_far = example_best.get
+        entries, norms = self._example_entries, self._example_norms
         for number, dot in dots.items():
-            ex = self._examples[number]
-            cosine = dot / (query_norm * ex.norm)
-            if cosine > example_best.get(ex.entry, 0.0):
-                example_best[ex.entry] = cosine
-                best_example[ex.entry] = ex
+            entry = entries[number]
+            cosine = dot / (query_norm * norms[number])
+            if cosine > best_so_far(entry, 0.0):
+                example_best[entry] = cosine
+                best_example[entry] = number
         entry_dots: dict[int, float] = defaultdict(float)
         for term in terms:
+            weight_of_term = weights[term]
             for index, weight in self._entry_weights.get(term, ()):
-                entry_dots[index] += weights[term] * weight
-        t = self.thresholds
-        scores: dict[int, float] = {}
-        for index, dot in entry_dots.items():
-            entry_cos = dot / (query_norm * self._entry_norms[index])
-            example_cos = example_best.get(index, 0.0)
-            scores[index] = t.example_weight * example_cos + (1 - t.example_weight) * entry_cos
+                entry_dots[index] += weight_of_term * weight
+        share = self.thresholds.example_weight
+        entry_norms = self._entry_norms
+        scores = {
+            index: share * best_so_far(index, 0.0)
+            + (1 - share) * (dot / (query_norm * entry_norms[index]))
+            for index, dot in entry_dots.items()
+        }
         return scores, best_example
 
     def _language(self, text: str, closest: _Example | None) -> tuple[str, bool]:
-        values = self._detector.compute_language_confidence_values(text)
+        # The detector takes UTF-8 only: a lone surrogate (from JSON's "\ud800") would raise.
+        sendable = text.encode("utf-8", "replace").decode("utf-8")
+        values = self._detector.compute_language_confidence_values(sendable)
         top = values[0] if values else None
         guess = "en" if top is not None and top.language == Language.ENGLISH else "nl"
         confidence = top.value if top is not None else 0.0
@@ -232,7 +238,8 @@ class Matcher:
 
     def _decide(self, text: str, scores: dict[int, float], lang: str, sure: bool) -> Match:
         t = self.thresholds
-        ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+        # The top five only (the same as sorting all: nlargest keeps ties in order), in O(n).
+        ranked = heapq.nlargest(max(5, t.max_alternatives), scores.items(), key=itemgetter(1))
         candidates = tuple((self._entries[i].id, round(s * 100, 1)) for i, s in ranked[:5])
         if not ranked or ranked[0][1] < t.handoff_below:
             top = round(ranked[0][1] * 100, 1) if ranked else 0.0
