@@ -1,4 +1,4 @@
-"""The `loketbot` command: chat, match, eval, kb check, kb examples."""
+"""The `loketbot` command: chat, serve, match, eval, kb, flows, officers, purge."""
 
 from __future__ import annotations
 
@@ -57,6 +57,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     officers_sub.add_parser("list", help="list officers and editors")
 
+    purge = sub.add_parser(
+        "purge", help="delete messages and anonymise tickets older than the retention period"
+    )
+    purge.add_argument(
+        "--older-than",
+        type=_days,
+        metavar="DAYS",
+        help="what is older than this many days (default: LOKETBOT_RETENTION_DAYS)",
+    )
+    purge.add_argument(
+        "--dry-run", action="store_true", help="print what would be purged, change nothing"
+    )
+
     match = sub.add_parser("match", help="route questions; prints one JSON object per question")
     match.add_argument("text", nargs="?", help="the question (omit with --jsonl)")
     match.add_argument("--jsonl", action="store_true", help="read one question per line from stdin")
@@ -88,6 +101,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _days(value: str) -> int:
+    """A whole number of days, at least 1 (0 would delete everything, today's chats included)."""
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of days, at least 1, not {value!r}"
+        )
+    return int(value)
+
+
+# Libraries that log what users typed or secrets at levels we may enable: httpx logs every
+# request URL at INFO (the Bot API's contain the token), PTB logs request parameters (texts) and
+# aiosqlite SQL parameters at DEBUG.
+QUIET_LOGGERS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "telegram": logging.INFO,
+    "aiosqlite": logging.INFO,
+}
+
+
+def configure_logging(verbose: bool) -> None:
+    """WARNING (DEBUG with -v) for loketbot; never below QUIET_LOGGERS for those libraries."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for name, level in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(level)
+
+
 def _knowledge_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--knowledge", type=Path, help="knowledge folder (default: LOKETBOT_KNOWLEDGE_DIR)"
@@ -97,10 +140,7 @@ def _knowledge_option(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     try:
         settings = load_settings()
         return _run(args, settings)
@@ -160,6 +200,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 password_stdin=args.password_stdin,
             )
         )
+    if args.command == "purge":
+        from .retention import purge
+
+        days = args.older_than or settings.retention_days
+        return asyncio.run(purge(settings, days=days, dry_run=args.dry_run, out=sys.stdout))
     if args.command == "chat":
         from .channels.terminal import run_terminal
 

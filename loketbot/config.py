@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from .flood import DEFAULT_FLOOD_LIMIT, flood_problem
+
+# How long messages and tickets' texts are kept (see `loketbot purge` and /privacy).
+DEFAULT_RETENTION_DAYS = 365
 
 DEFAULTS = {
     "LOKETBOT_TELEGRAM_TOKEN": "",
@@ -26,6 +30,8 @@ DEFAULTS = {
     "LOKETBOT_SESSION_KEY": "",
     "LOKETBOT_COOKIE_SECURE": "false",
     "LOKETBOT_EXPECTED_ANSWER": "",
+    "LOKETBOT_RETENTION_DAYS": str(DEFAULT_RETENTION_DAYS),
+    "LOKETBOT_FLOOD_LIMIT": DEFAULT_FLOOD_LIMIT,
 }
 
 
@@ -46,6 +52,8 @@ class Settings:
     expected_answer: str
     session_key: str  # empty: a random key per process (logins do not survive a restart)
     cookie_secure: bool
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    flood_limit: str = DEFAULT_FLOOD_LIMIT  # "off": no limit
 
 
 def load_settings(
@@ -79,6 +87,15 @@ def load_settings(
         raise ConfigError(
             f"LOKETBOT_REOPEN_DAYS must be a number of days, not {reopen!r}"
         ) from None
+    retention = get("LOKETBOT_RETENTION_DAYS")
+    if not retention.isdigit() or int(retention) < 1:
+        raise ConfigError(
+            f"LOKETBOT_RETENTION_DAYS must be a whole number of days, at least 1, not {retention!r}"
+        )
+    flood_limit = get("LOKETBOT_FLOOD_LIMIT").strip()
+    problem = flood_problem(flood_limit)
+    if problem:
+        raise ConfigError(f"LOKETBOT_FLOOD_LIMIT: {problem}")
     return Settings(
         telegram_token=get("LOKETBOT_TELEGRAM_TOKEN"),
         telegram_api_url=get("LOKETBOT_TELEGRAM_API_URL"),
@@ -94,4 +111,6 @@ def load_settings(
         cookie_secure=get("LOKETBOT_COOKIE_SECURE").lower() in ("1", "true", "yes"),
         expected_answer=env.get("LOKETBOT_EXPECTED_ANSWER")
         or str(from_file.get("LOKETBOT_EXPECTED_ANSWER", "")),
+        retention_days=int(retention),
+        flood_limit=flood_limit,
     )

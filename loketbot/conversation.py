@@ -8,6 +8,7 @@ __all__ = [
     "Event",
     "FeedbackGiven",
     "FollowUp",
+    "ForgetRequested",
     "HandoffRequested",
     "Inbound",
     "Outcome",
@@ -15,6 +16,7 @@ __all__ = [
     "TicketInfo",
 ]
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,10 @@ from .knowledge import LANGS
 from .matcher import Match
 
 STATE_VERSION = 1
+# Control characters but tab and newline: PostgreSQL refuses NUL in text and JSON, and escape
+# sequences would reach the terminals of the people reading along.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,22 @@ class Inbound:
     button: str | None = None
     ticket: TicketInfo | None = None
 
+    def __post_init__(self) -> None:
+        # Every channel's input passes here: made safe once, before anything reads or stores it.
+        object.__setattr__(self, "text", clean_text(self.text))
+        if self.button is not None:
+            object.__setattr__(self, "button", clean_text(self.button))
+
+
+def clean_text(text: str) -> str:
+    """`text` safe to store and send: line ends as newlines, no other control characters,
+    and a lone surrogate (JSON allows "\\ud800") as U+FFFD. Writing marks (RTL, ZWJ) stay."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _SURROGATE.search(text):
+        # A pair that arrived as two escapes becomes the one character it stands for.
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return _CONTROL.sub("", text)
+
 
 @dataclass(frozen=True)
 class HandoffRequested:
@@ -88,7 +110,12 @@ class FollowUp:
     reopen: bool = False
 
 
-Event = HandoffRequested | FeedbackGiven | FollowUp
+@dataclass(frozen=True)
+class ForgetRequested:
+    """The user confirmed that their messages and personal data be deleted."""
+
+
+Event = HandoffRequested | FeedbackGiven | FollowUp | ForgetRequested
 
 
 @dataclass(frozen=True)

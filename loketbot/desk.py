@@ -4,6 +4,9 @@ One database transaction per inbound event: the conversation state, both message
 handoff, follow-up or feedback, and every outgoing message (as outbox rows) are written
 together, so a crash never leaves half a turn behind and never loses a reply. The Sender
 delivers the outbox afterwards.
+
+Before any of that, a chat that floods the bot is refused (flood.py): one notice, then its
+messages are dropped until it slows down, so it costs the others almost nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ __all__ = ["Desk"]
 
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,12 +24,14 @@ from .conversation import (
     Conversation,
     FeedbackGiven,
     FollowUp,
+    ForgetRequested,
     HandoffRequested,
     Inbound,
     Reply,
     TicketInfo,
 )
 from .dialogue import Dialogue
+from .flood import DEFAULT_FLOOD_LIMIT, OFF, FloodGuard
 from .metrics import MATCH_SECONDS
 from .store import ChatKey, HandoffRecord, Store, Turn
 from .texts import say
@@ -35,6 +41,7 @@ log = logging.getLogger(__name__)
 
 Splitter = Callable[[str], list[str]]
 DEFAULT_REOPEN_WINDOW = timedelta(days=3)
+ADMITTED_KEPT = 10_000  # update ids the flood limit let through, remembered for retries
 
 
 def _whole(text: str) -> list[str]:
@@ -55,8 +62,11 @@ class Desk:
         splitters: Mapping[str, Splitter] | None = None,
         on_commit: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        flood_limit: str | None = DEFAULT_FLOOD_LIMIT,
     ) -> None:
-        """`splitters` cut long texts per channel; `on_commit` wakes the sender."""
+        """`splitters` cut long texts per channel; `on_commit` wakes the sender; `flood_limit`
+        ("8 per 10 seconds; 30 per minute") applies per chat, None or "off" for no limit (the
+        terminal: one person at a keyboard)."""
         self.store = store
         self.dialogue = dialogue
         self.officers_chat = officers_chat
@@ -64,6 +74,8 @@ class Desk:
         self.splitters = dict(splitters or {})
         self.on_commit = on_commit
         self.clock = clock
+        self.flood = FloodGuard(flood_limit) if flood_limit and flood_limit != OFF else None
+        self._admitted: OrderedDict[int, None] = OrderedDict()
 
     def use(self, dialogue: Dialogue) -> None:
         """Swap in a dialogue built from newly loaded knowledge."""
@@ -82,8 +94,11 @@ class Desk:
         `update_id` makes a redelivered update a no-op; `pressed_message_id` is the message
         whose button was pressed: its buttons are removed so they cannot be pressed twice.
         """
-        dialogue = self.dialogue  # one knowledge set for the whole turn, even during a reload
         turn_id = str(update_id) if update_id is not None else uuid.uuid4().hex
+        verdict = self._flood_verdict(key, update_id)
+        if verdict != "ok":
+            return await self._refuse(key, turn_id, notice=verdict == "notice")
+        dialogue = self.dialogue  # one knowledge set for the whole turn, even during a reload
         async with self.store.turn(key) as turn:
             if update_id is not None and await turn.seen_update(update_id):
                 log.info("update %s for %s already handled", update_id, key.channel)
@@ -111,6 +126,8 @@ class Desk:
                     await self._follow_up(turn, event, turn_id)
                 elif isinstance(event, FeedbackGiven):
                     turn.add_feedback(event.entry_id, event.helpful)
+                elif isinstance(event, ForgetRequested):
+                    await self._forget(turn, turn_id)
             if pressed_message_id is not None:
                 turn.add_outbox(
                     "edit_markup",
@@ -123,6 +140,50 @@ class Desk:
             turn.save_state(outcome.conversation.to_json())
         self.on_commit()
         return replies
+
+    def _flood_verdict(self, key: ChatKey, update_id: int | None) -> str:
+        """Count a message once: an update retried after a database outage, or redelivered by
+        Telegram, was counted (and admitted) the first time and must not be refused now."""
+        if self.flood is None or (update_id is not None and update_id in self._admitted):
+            return "ok"
+        verdict = self.flood.check(key.channel, key.external_id)
+        if verdict == "ok" and update_id is not None:
+            self._admitted[update_id] = None
+            if len(self._admitted) > ADMITTED_KEPT:
+                self._admitted.popitem(last=False)
+        return verdict
+
+    async def _refuse(self, key: ChatKey, turn_id: str, *, notice: bool) -> list[Reply]:
+        """A message over the flood limit: not handled; the first one in a while gets a notice."""
+        if not notice:
+            log.debug("flood: message of %s chat %s dropped", key.channel, key.external_id)
+            return []
+        log.info("flood: a %s chat is over the limit; it gets one notice", key.channel)
+        async with self.store.turn(key) as turn:
+            reply = Reply(say("flood", Conversation.from_json(turn.state).lang))
+            turn.add_outbox(
+                "message",
+                {"text": reply.text, "buttons": []},
+                key=f"flood:{key.channel}:{key.external_id}:{turn_id}",
+            )
+        self.on_commit()
+        return [reply]
+
+    async def _forget(self, turn: Turn, turn_id: str) -> None:
+        """The user's /vergeet, confirmed: delete and anonymise; the group's cards show it."""
+        tickets = await turn.forget()
+        log.info("chat data deleted on request; %d ticket(s) anonymised", len(tickets))
+        if not self.officers_chat:
+            return
+        for record in tickets:
+            turn.add_outbox(
+                "edit_text",
+                card_payload(record, self.dialogue.knowledge, new=False),
+                key=f"card-edit:{record.ticket}:forget:{turn_id}",
+                channel=CARD_CHANNEL,
+                chat_id=self.officers_chat,
+                ticket=record.ticket,
+            )
 
     def _ticket_info(self, latest: HandoffRecord | None) -> TicketInfo | None:
         if latest is None:

@@ -22,11 +22,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from .config import DEFAULT_RETENTION_DAYS
 from .conversation import (
     Button,
     Conversation,
     FeedbackGiven,
     FollowUp,
+    ForgetRequested,
     HandoffRequested,
     Inbound,
     Outcome,
@@ -55,6 +57,9 @@ _COMMANDS = {
     "/reset": "reset",
     "/taal": "lang",
     "/language": "lang",
+    "/privacy": "privacy",
+    "/vergeet": "forget",
+    "/forget": "forget",
 }
 _FLOW_BUTTONS = frozenset({"f", "fa", "fl", "fx"})  # start, answer, control, other topic
 _YES = frozenset({"ja", "j", "yes", "y", "ok", "oke", "graag", "ja graag", "doe maar"})
@@ -70,10 +75,13 @@ class Dialogue:
         matcher: Matcher | None = None,
         flows: Mapping[str, Flow] | None = None,
         expected_answer: str = "",
+        retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
         """Use `matcher` when given (shared with other users of the same knowledge);
-        `expected_answer` ("2 werkdagen") is told to people whose question goes to a person."""
+        `expected_answer` ("2 werkdagen") is told to people whose question goes to a person;
+        `retention_days` is how long messages are kept, as /privacy tells."""
         self.expected_answer = expected_answer
+        self.retention_days = retention_days
         self.knowledge = knowledge
         self.matcher = matcher or Matcher(knowledge)
         self.engine = FlowEngine(flows or {}, knowledge)
@@ -82,11 +90,20 @@ class Dialogue:
         """Handle one inbound event."""
         inbound = self._typed_choice(conv, inbound)
         text = inbound.text.strip()
-        if inbound.button is not None and inbound.button.split(":", 1)[0] in _FLOW_BUTTONS:
+        flow_button = (
+            inbound.button is not None and inbound.button.partition(":")[0] in _FLOW_BUTTONS
+        )
+        if conv.flow is not None and not self.engine.knows(conv.flow):
+            # The flows were reloaded under this conversation and its place in them is gone.
+            changed, conv = conv.flow, replace(conv, flow=None)
+            if conv.mode == "idle" and (flow_button or (text and not text.startswith("/"))):
+                return self._remember(self._flow_changed(conv, changed), inbound)
+        if inbound.button is not None and flow_button:
             outcome = self._flow_button(conv, inbound.button)
         elif inbound.button is not None:
             # Any other button leaves a flow in progress: the user went somewhere else.
-            outcome = self._button(self._leave_flow(conv), inbound.button)
+            left = self._leave_flow(conv)
+            outcome = self._button(left, inbound.button, inbound.ticket) or self._stale(conv)
         elif not text:
             outcome = Outcome(conv, (Reply(say("text_only", conv.lang)),))
         elif text.startswith("/"):
@@ -107,8 +124,9 @@ class Dialogue:
         typed = inbound.text.strip()
         if inbound.button is not None or not typed or not conv.offered:
             return inbound
-        if typed.isdigit() and 1 <= int(typed) <= len(conv.offered):
-            return Inbound(button=conv.offered[int(typed) - 1].data)
+        number = _option_number(typed, len(conv.offered))
+        if number is not None:
+            return Inbound(button=conv.offered[number - 1].data)
         for button in conv.offered:
             if typed.casefold() == button.label.casefold():
                 return Inbound(button=button.data)
@@ -119,7 +137,7 @@ class Dialogue:
     def _command(self, conv: Conversation, text: str) -> Outcome:
         name, _, arg = text.partition(" ")
         command = _COMMANDS.get(name.split("@", 1)[0].lower())
-        if conv.flow is not None and command in ("help", "lang"):
+        if conv.flow is not None and command in ("help", "lang", "privacy"):
             # Help or a language switch mid-flow: answer, then ask the same question again.
             outcome = self._command(replace(conv, flow=None), text)
             flow_conv = replace(outcome.conversation, flow=conv.flow)
@@ -131,6 +149,15 @@ class Dialogue:
             return Outcome(idle, (Reply(say("welcome", conv.lang), self._menu_buttons(conv.lang)),))
         if command == "help":
             return Outcome(idle, (Reply(say("help", conv.lang)),))
+        if command == "privacy":
+            return Outcome(idle, (Reply(say("privacy", conv.lang, days=self.retention_days)),))
+        if command == "forget":
+            buttons = (
+                Button(say("forget_yes", conv.lang), "v:yes"),
+                Button(say("forget_no", conv.lang), "v:no"),
+            )
+            asking = replace(idle, mode="forget_confirm")
+            return Outcome(asking, (Reply(say("forget_ask", conv.lang), buttons),))
         if command == "menu":
             return Outcome(idle, (Reply(say("menu", conv.lang), self._menu_buttons(conv.lang)),))
         if command == "reset":
@@ -165,11 +192,15 @@ class Dialogue:
 
     # -- buttons --------------------------------------------------------------------------
 
-    def _button(self, conv: Conversation, data: str) -> Outcome:
+    def _button(
+        self, conv: Conversation, data: str, ticket: TicketInfo | None = None
+    ) -> Outcome | None:
+        """What a pressed button does; None when it means nothing now (old, or made up)."""
         kind, _, value = data.partition(":")
         lang = conv.lang
-        if kind == "e" and value in self.knowledge.by_id:
-            return self._answer(replace(conv, mode="idle", options=()), self.knowledge.by_id[value])
+        entry = self._entry(value)
+        if kind == "e" and entry is not None:
+            return self._answer(replace(conv, mode="idle", options=()), entry)
         if kind == "k" and value == "all":
             return Outcome(conv, (Reply(say("menu_kind", lang), tuple(self._kind_buttons(lang))),))
         if kind == "k" and value in KIND_LABELS:
@@ -180,20 +211,36 @@ class Dialogue:
             return self._set_lang(conv, value)
         if kind == "fb":
             helpful, _, entry_id = value.partition(":")
-            if entry_id in self.knowledge.by_id and helpful in ("0", "1"):
+            if self._entry(entry_id) is not None and helpful in ("0", "1"):
                 return self._feedback(conv, entry_id, helpful == "1")
         if kind == "h":
             return self._handoff_button(conv, value)
+        if kind == "v":
+            return self._forget_button(conv, value)
         if kind == "t" and conv.mode == "followup_confirm":
             answer, _, number = value.partition(":")
             idle = replace(conv, mode="idle")
-            if answer == "yes" and number.isdigit():
-                event = FollowUp(int(number), conv.question, reopen=True)
+            # Only the chat's own latest ticket: the number in the data could be anyone's.
+            if answer == "yes" and ticket is not None and number == str(ticket.number):
+                event = FollowUp(ticket.number, conv.question, reopen=True)
                 reply = Reply(say("followup_added", lang, ticket=number))
                 return Outcome(replace(idle, question=""), (reply,), (event,))
             if answer == "no":
                 return self._text(idle, conv.question)
-        return Outcome(conv, (Reply(say("stale_button", lang)),))
+        return None
+
+    def _entry(self, entry_id: str) -> Entry | None:
+        """The entry a button names, if it has an answer (an out-of-scope anchor has none)."""
+        entry = self.knowledge.by_id.get(entry_id)
+        return entry if entry is not None and not entry.is_anchor else None
+
+    def _stale(self, conv: Conversation) -> Outcome:
+        """A button that means nothing now: say so; in a flow, ask its question again."""
+        lang = conv.lang
+        if conv.flow is None or conv.mode != "idle":
+            return Outcome(conv, (Reply(say("stale_button", lang)),))
+        again = self._prompt_reply(self.engine.ask_again(conv.flow, lang))
+        return Outcome(conv, (Reply(say("stale_button_flow", lang)), again))
 
     def _feedback(self, conv: Conversation, entry_id: str, helpful: bool) -> Outcome:
         event = FeedbackGiven(entry_id, helpful)
@@ -202,7 +249,7 @@ class Dialogue:
         outcome = self._ask_for_human(conv, conv.question, offer="offer_after_feedback")
         return replace(outcome, events=(event,))
 
-    def _handoff_button(self, conv: Conversation, value: str) -> Outcome:
+    def _handoff_button(self, conv: Conversation, value: str) -> Outcome | None:
         lang = conv.lang
         if value == "human":
             return self._ask_for_human(conv, self._last_question(conv), offer="ask_question")
@@ -219,7 +266,19 @@ class Dialogue:
                 again = self._prompt_reply(self.engine.ask_again(conv.flow, lang))
                 return Outcome(fresh, (again,))
             return Outcome(idle, (Reply(say("handoff_cancelled", lang)),))
-        return Outcome(conv, (Reply(say("stale_button", lang)),))
+        return None
+
+    @staticmethod
+    def _forget_button(conv: Conversation, value: str) -> Outcome:
+        """Only a "yes" to a pending /vergeet deletes; the shell does it (ForgetRequested)."""
+        lang = conv.lang
+        if conv.mode != "forget_confirm":
+            return Outcome(conv, (Reply(say("forget_nothing", lang)),))
+        if value == "yes":
+            fresh = Conversation(lang=lang, lang_pinned=conv.lang_pinned)
+            return Outcome(fresh, (Reply(say("forgotten", lang)),), (ForgetRequested(),))
+        idle = replace(conv, mode="idle")
+        return Outcome(idle, (Reply(say("forget_cancelled", lang)),))
 
     # -- tickets --------------------------------------------------------------------------
 
@@ -249,9 +308,11 @@ class Dialogue:
         if conv.mode == "handoff_question":
             return self._confirmed(replace(conv, question=text))
         if conv.mode == "handoff_confirm" and word in _YES:
-            return self._handoff_button(conv, "yes")
+            return self._confirmed(conv)
         if conv.mode == "handoff_confirm" and word in _NO:
-            return self._handoff_button(conv, "no")
+            return self._handoff_button(conv, "no") or self._stale(conv)
+        if conv.mode == "forget_confirm" and word in _YES | _NO:
+            return self._forget_button(conv, "yes" if word in _YES else "no")
         if conv.mode == "clarify":
             chosen = self._pick_option(conv, text)
             if chosen is not None:
@@ -266,8 +327,9 @@ class Dialogue:
     def _pick_option(self, conv: Conversation, text: str) -> Entry | None:
         """A typed choice while clarifying: the option's number or (part of) its title."""
         entries = [self.knowledge.by_id[o] for o in conv.options if o in self.knowledge.by_id]
-        if text.isdigit() and 1 <= int(text) <= len(entries):
-            return entries[int(text) - 1]
+        number = _option_number(text, len(entries))
+        if number is not None:
+            return entries[number - 1]
         lowered = text.lower()
         found = [e for e in entries if lowered in e.text(e.title, conv.lang).lower()]
         return found[0] if len(found) == 1 else None
@@ -386,14 +448,15 @@ class Dialogue:
         lang = conv.lang
         if kind == "f":
             if rest not in self.engine.flows:
-                return Outcome(conv, (Reply(say("stale_button", lang)),))
+                return self._stale(conv)
             conv = replace(self._leave_flow(conv), mode="idle", options=(), question="")
             return self._flow_outcome(conv, self.engine.start(rest, lang))
         flow = conv.flow
         if flow is None:
             return Outcome(conv, (Reply(say("stale_button", lang)),))
-        if kind == "fx" and rest in self.knowledge.by_id:  # answer the other question, then resume
-            answered = self._answer(conv, self.knowledge.by_id[rest])
+        other = self._entry(rest)
+        if kind == "fx" and other is not None:  # answer the other question, then resume
+            answered = self._answer(conv, other)
             again = self._prompt_reply(self.engine.ask_again(flow, lang))
             return Outcome(conv, (*answered.replies, again))
         action, _, step_and_value = rest.partition(":")
@@ -410,6 +473,14 @@ class Dialogue:
         # A button of an earlier question: say so and ask the current one again.
         again = self._prompt_reply(self.engine.ask_again(flow, lang))
         return Outcome(conv, (Reply(say("stale_button_flow", lang)), again))
+
+    def _flow_changed(self, conv: Conversation, old: FlowState) -> Outcome:
+        """The user's flow lost its step in a reload: start it again, or say it is gone."""
+        lang = conv.lang
+        if old.flow not in self.engine.flows:
+            return Outcome(conv, (Reply(say("flow_gone", lang)),))
+        started = self._flow_outcome(conv, self.engine.start(old.flow, lang))
+        return replace(started, replies=(Reply(say("flow_changed", lang)), *started.replies))
 
     def _flow_text(self, conv: Conversation, text: str) -> Outcome:
         assert conv.flow is not None
@@ -469,3 +540,10 @@ class Dialogue:
         offered = next((r.buttons for r in reversed(outcome.replies) if r.buttons), ())
         conv = replace(outcome.conversation, history=history, offered=offered)
         return replace(outcome, conversation=conv)
+
+
+def _option_number(typed: str, count: int) -> int | None:
+    """`typed` as an option number from 1 to `count` ("2", "٢"), or None ("²", 5,000 nines)."""
+    if typed.isdecimal() and len(typed) <= 3 and 1 <= int(typed) <= count:
+        return int(typed)
+    return None

@@ -97,6 +97,14 @@ class FlowEngine:
         turn = self._advance(FlowState(flow.id, flow.start), flow.start, lang)
         return replace(turn, prompts=intro + turn.prompts)
 
+    def knows(self, state: FlowState) -> bool:
+        """Whether `state` fits these flows: a reload may have removed its flow or steps."""
+        flow = self.flows.get(state.flow)
+        if flow is None:
+            return False
+        asked = (state.step, *state.trail)
+        return all(s in flow.steps and flow.steps[s].kind == "ask" for s in asked)
+
     def ask_again(self, state: FlowState, lang: str) -> Prompt:
         """The current question, as asked the first time."""
         return self._question(self.flows[state.flow], state, lang)
@@ -271,7 +279,7 @@ def _parse(step: Step, text: str) -> Scalar | None:
             return None
         try:
             number = int(float(found.group(0).replace(".", "")))
-        except ValueError:
+        except (ValueError, OverflowError):  # "9" * 400 is inf as a float
             return None
         if step.minimum is not None and number < step.minimum:
             return None

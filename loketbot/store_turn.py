@@ -25,7 +25,14 @@ from .models import (
 )
 from .store_engine import DB_ERRORS as _DB_ERRORS
 from .store_outbox import OutboxBuffer
-from .store_records import HandoffRecord, handoff_query, handoff_record, insert_ignoring
+from .store_privacy import forget_chat
+from .store_records import (
+    ChatKey,
+    HandoffRecord,
+    handoff_query,
+    handoff_record,
+    insert_ignoring,
+)
 from .store_tickets import add_followup, new_handoff
 
 
@@ -171,6 +178,18 @@ class Turn:
         except _DB_ERRORS as exc:
             raise self._error(f"cannot add a follow-up to ticket {ticket} in", exc) from exc
 
+    async def forget(self) -> list[HandoffRecord]:
+        """Delete this chat's messages (this turn's so far too), feedback and undelivered outbox
+        rows, blank the texts of rows already sent, and anonymise its tickets: returned as they
+        now read, so their cards can be updated. The state starts empty unless saved after."""
+        self._user.display_name = None
+        self.save_state({})
+        key = ChatKey(self._user.channel, self._user.external_id)
+        try:
+            return await forget_chat(self._session, self._conversation.id, key)
+        except _DB_ERRORS as exc:
+            raise self._error("cannot delete a chat's data in", exc) from exc
+
     async def _finish(self) -> None:
         """Write the state and the queued outbox rows; the caller commits."""
         await self._write_state()
@@ -187,6 +206,8 @@ class Turn:
             .execution_options(synchronize_session=False)
         )
         if cast("CursorResult[Any]", result).rowcount != 1:
-            raise StoreError(f"conversation {self._conversation.id} was changed by another turn")
+            raise StoreError(
+                f"conversation {self._conversation.id} was changed by another turn", transient=True
+            )
         self.state, self.version = self._new_state, self.version + 1
         self._new_state = None

@@ -15,7 +15,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Weet ik het niet, dan vraag ik een verbindingsofficier van de gemeente. "
             "Typ /mens als je meteen een mens wilt spreken.\n\n"
             "Privacy: we bewaren je berichten om je vraag te beantwoorden en de bot te "
-            "verbeteren. Alleen medewerkers van de gemeente kunnen ze lezen."
+            "verbeteren. Alleen medewerkers van de gemeente kunnen ze lezen. Typ /privacy "
+            "om te lezen wat we bewaren en hoe lang, of /vergeet om het te laten verwijderen."
         ),
         "en": (
             "Welcome to loketbot! I help resident initiatives, neighbourhood cooperatives and "
@@ -26,7 +27,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "If I don't know, I ask a liaison officer of the municipality. Type /mens to talk to "
             "a person right away.\n\n"
             "Privacy: we keep your messages to answer your question and improve the bot. Only "
-            "municipal staff can read them."
+            "municipal staff can read them. Type /privacy to read what we keep and for how "
+            "long, or /vergeet to have it deleted."
         ),
     },
     "help": {
@@ -36,7 +38,9 @@ _TEXTS: dict[str, dict[str, str]] = {
             "- /menu: kies een onderwerp met knoppen.\n"
             "- /mens: stel je vraag aan een verbindingsofficier.\n"
             "- /opnieuw: begin opnieuw.\n"
-            "- /taal: kies Nederlands of English."
+            "- /taal: kies Nederlands of English.\n"
+            "- /privacy: wat we bewaren en hoe lang.\n"
+            "- /vergeet: verwijder je berichten en gegevens."
         ),
         "en": (
             "How it works:\n"
@@ -44,7 +48,9 @@ _TEXTS: dict[str, dict[str, str]] = {
             "- /menu: pick a topic with buttons.\n"
             "- /mens: ask a liaison officer.\n"
             "- /opnieuw: start again.\n"
-            "- /taal: choose Nederlands or English."
+            "- /taal: choose Nederlands or English.\n"
+            "- /privacy: what we keep and for how long.\n"
+            "- /vergeet: delete your messages and data."
         ),
     },
     "menu": {"nl": "Waar gaat je vraag over?", "en": "What is your question about?"},
@@ -173,8 +179,84 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Your question (ticket {ticket}) is closed. Write here if you want to add something.",
     },
     "temporary_problem": {
-        "nl": "Er is even een probleem aan onze kant. Stuur je bericht zo opnieuw.",
-        "en": "We have a temporary problem on our side. Please send your message again soon.",
+        "nl": "Er is even een storing aan onze kant. Je bericht is niet kwijt: "
+        "je krijgt antwoord zodra het weer werkt.",
+        "en": "We have a temporary problem on our side. Your message is not lost: "
+        "you will get an answer as soon as it works again.",
+    },
+    "message_lost": {
+        "nl": "Sorry, dit bericht kon ik niet verwerken. Wil je het anders sturen, "
+        "of /mens typen voor een verbindingsofficier?",
+        "en": "Sorry, I could not process this message. Could you send it differently, "
+        "or type /mens for a liaison officer?",
+    },
+    "privacy": {
+        "nl": (
+            "Privacy: wat bewaren we?\n\n"
+            "Wat: je berichten aan de bot en de antwoorden, de knoppen die je kiest, en je vragen "
+            "aan een verbindingsofficier met wat je erbij schreef. Ook je chatnummer in Telegram "
+            "en je taal. Je naam of telefoonnummer bewaren we niet, behalve als je ze zelf "
+            "typt.\n\n"
+            "Waarom: om je vraag te beantwoorden, om het antwoord van de gemeente hier bij je te "
+            "brengen, en om de bot beter te maken.\n\n"
+            "Wie kan het lezen: alleen medewerkers van de gemeente Rotterdam, dus de "
+            "verbindingsofficieren en de mensen die de bot verbeteren.\n\n"
+            "Hoe lang: we verwijderen je berichten {days} dagen nadat je ze stuurde. Is je vraag "
+            "aan een verbindingsofficier al {days} dagen klaar, dan halen we je tekst eruit. "
+            "Alleen het onderwerp en de datum blijven over.\n\n"
+            "Wil je dat we alles nu verwijderen? Typ /vergeet."
+        ),
+        "en": (
+            "Privacy: what do we keep?\n\n"
+            "What: your messages to the bot and its answers, the buttons you choose, and your "
+            "questions to a liaison officer with what you added. Also your Telegram chat id "
+            "and your language. We don't keep your name or phone number, unless you type them.\n\n"
+            "Why: to answer your question, to bring the municipality's answer to you here, and "
+            "to improve the bot.\n\n"
+            "Who can read it: only staff of the municipality of Rotterdam: the liaison officers "
+            "and the people who improve the bot.\n\n"
+            "How long: we delete your messages {days} days after you sent them. When your "
+            "question to a liaison officer was finished {days} days ago, we remove your text "
+            "from it. Only the topic and the date remain.\n\n"
+            "Do you want us to delete everything now? Type /vergeet."
+        ),
+    },
+    "forget_ask": {
+        "nl": (
+            "Wil je dat we je berichten en gegevens verwijderen? Je gesprek met de bot begint "
+            "dan opnieuw. Van je vragen aan een verbindingsofficier halen we je tekst weg. Dit "
+            "kun je niet terugdraaien."
+        ),
+        "en": (
+            "Do you want us to delete your messages and data? Your conversation with the bot "
+            "starts again. From your questions to a liaison officer we remove your text. This "
+            "cannot be undone."
+        ),
+    },
+    "forget_yes": {"nl": "Ja, verwijder alles", "en": "Yes, delete everything"},
+    "forget_no": {"nl": "Nee", "en": "No"},
+    "forgotten": {
+        "nl": "Je gegevens zijn verwijderd. Je kunt altijd een nieuwe vraag stellen.",
+        "en": "Your data has been deleted. You can ask a new question any time.",
+    },
+    "forget_cancelled": {
+        "nl": "Oké, ik verwijder niets. Stel gerust je vraag.",
+        "en": "Okay, I won't delete anything. Go ahead and ask your question.",
+    },
+    "forget_nothing": {
+        "nl": (
+            "Er is niets om te verwijderen met deze knop. Typ /vergeet als je je gegevens wilt "
+            "laten verwijderen."
+        ),
+        "en": (
+            "There is nothing to delete with this button. Type /vergeet to have your data deleted."
+        ),
+    },
+    "flood": {
+        "nl": "Je stuurt veel berichten snel achter elkaar. Wacht even en stuur je vraag daarna "
+        "opnieuw.",
+        "en": "You are sending many messages very quickly. Please wait a moment, then send your "
+        "question again.",
     },
     "all_topics": {"nl": "Alle onderwerpen", "en": "All topics"},
     "start_flow": {"nl": "▶ {title}: stap voor stap", "en": "▶ {title}: step by step"},
@@ -197,6 +279,14 @@ _TEXTS: dict[str, dict[str, str]] = {
     "flow_broken": {
         "nl": "Hier loopt de vragenlijst vast. Sorry! Kies /menu of vraag het een mens met /mens.",
         "en": "The questions got stuck here. Sorry! Choose /menu or ask a person with /mens.",
+    },
+    "flow_changed": {
+        "nl": "De vragen zijn intussen aangepast. Sorry! We beginnen ze opnieuw.",
+        "en": "The questions have changed in the meantime. Sorry! We start them again.",
+    },
+    "flow_gone": {
+        "nl": "Deze vragenlijst is er niet meer. Stel je vraag in je eigen woorden, of kies /menu.",
+        "en": "These questions no longer exist. Ask in your own words, or choose /menu.",
     },
     "flow_stuck": {
         "nl": (

@@ -13,12 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from .conversation import clean_text
 from .errors import LoketbotError
 from .knowledge import Knowledge
 from .store import HandoffRecord, OfficerRecord, Store
+from .store_privacy import ANONYMOUS
 from .texts import say
 
 CARD_CHANNEL = "telegram"
+# A card is one Telegram message (at most 4,096 characters) and is never split: long texts are
+# cut on the card; the console shows them whole.
+CARD_LIMIT = 4000
+_MAX_TICKET = 2**31 - 1  # ticket numbers are 32-bit integers in the database
 _STATUS_NL = {
     "open": "🟠 open",
     "claimed": "🔵 in behandeling",
@@ -51,24 +57,23 @@ def card(record: HandoffRecord, knowledge: Knowledge | None = None) -> Card:
     if record.topic:
         entry = knowledge.by_id.get(record.topic) if knowledge else None
         facts.append(f"onderwerp {entry.title['nl'] if entry else record.topic}")
-    lines += [" · ".join(facts), "", "Vraag:", record.question]
+    lines += [" · ".join(facts), "", "Vraag:", _short(record.question, 1500)]
     extra = str(context.get("extra") or "").strip()
     if extra:
-        lines += ["", "Aanvulling:", extra]
+        lines += ["", "Aanvulling:", _short(extra, 800)]
     flow = context.get("flow") or {}
     if flow.get("summary"):
-        lines += ["", "Antwoorden in de vragenlijst:"] + [f"- {s}" for s in flow["summary"]]
+        summary = [_short(f"- {s}", 300) for s in flow["summary"]]
+        lines += ["", "Antwoorden in de vragenlijst:", *summary]
     recent = [m["text"] for m in context.get("recent", []) if m.get("role") == "user"]
     recent = [t for t in recent if t != record.question and not t.startswith("[")][-3:]
     if recent:
         lines += ["", "Eerder in het gesprek:"] + [f"- {t[:200]}" for t in recent]
     if record.answer:
-        lines += ["", "Antwoord:", record.answer]
+        lines += ["", "Antwoord:", _short(record.answer, 800)]
+    hint = ""
     if record.status in ("open", "claimed"):
-        lines += [
-            "",
-            "Antwoord door op dit bericht te reageren (reply), of met /antwoord NR tekst.",
-        ]
+        hint = "\n\nAntwoord door op dit bericht te reageren (reply), of met /antwoord NR tekst."
     buttons: tuple[tuple[str, str], ...]
     if record.status == "open":
         buttons = (
@@ -79,7 +84,12 @@ def card(record: HandoffRecord, knowledge: Knowledge | None = None) -> Card:
         buttons = (("Sluiten", f"tk:close:{record.ticket}"),)
     else:
         buttons = (("Heropenen", f"tk:reopen:{record.ticket}"),)
-    return Card("\n".join(lines), buttons)
+    return Card(_short("\n".join(lines), CARD_LIMIT - len(hint)) + hint, buttons)
+
+
+def _short(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters ending in "…" when it is longer."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def card_payload(
@@ -118,7 +128,7 @@ class Tickets:
         self, number: int, officer: OfficerRecord, text: str, *, key: str | None = None
     ) -> HandoffRecord:
         """Send `text` to the initiator; `key` makes a repeated request harmless."""
-        text = text.strip()
+        text = clean_text(text).strip()  # a pasted NUL would make PostgreSQL refuse it
         if not text:
             raise TicketError("an answer needs text: /antwoord NR your answer")
         return await self._act(
@@ -150,6 +160,8 @@ class Tickets:
     ) -> HandoffRecord:
         if officer.role != "officer":
             raise TicketError(f"{officer.name} is no liaison officer")
+        if not 0 < number <= _MAX_TICKET:  # from a typed or forged number: no database takes it
+            raise TicketError(f"no ticket {number}")
         action = key or uuid.uuid4().hex
         async with self.store.ticket(number) as tx:
             before = tx.record
@@ -160,6 +172,13 @@ class Tickets:
                 )
             if status == "claimed" and before.assigned_officer not in (None, officer.name):
                 raise TicketError(f"ticket {number} is already with {before.assigned_officer}")
+            # An anonymised ticket has no initiator any more (/vergeet or the retention period).
+            reachable = before.channel != ANONYMOUS.channel
+            if answer is not None and not reachable:
+                raise TicketError(
+                    f"ticket {number} is anonymised: the initiator's data was deleted, "
+                    "so an answer cannot reach them"
+                )
             tx.set_status(status, officer=officer.name, answer=answer)
             after = _updated(before, status, officer, answer)
             if answer is not None:
@@ -170,7 +189,7 @@ class Tickets:
                     channel=before.channel,
                     chat_id=before.external_id,
                 )
-            if status == "closed":
+            if status == "closed" and reachable:
                 tx.add_outbox(
                     "message",
                     {"text": say("ticket_closed", before.lang, ticket=number)},

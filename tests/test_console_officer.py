@@ -397,3 +397,22 @@ async def test_the_event_stream_announces_a_new_ticket(env: Env) -> None:
     name, _ = await asyncio.wait_for(read_event(response), 5)
     assert name == "change"
     response.close()
+
+
+async def test_a_forgotten_initiators_ticket_shows_no_text_and_takes_no_answer(env: Env) -> None:
+    ticket = await citizen_ticket(env.desk)
+    await env.desk.handle(CITIZEN, Inbound(text="/vergeet"))
+    await env.desk.handle(CITIZEN, Inbound(button="v:yes"))
+    await login(env.client, "anna")
+    page = f"/tickets/{ticket}"
+    text = await (await env.client.get(page)).text()
+    assert "[verwijderd op verzoek]" in text
+    assert "wie wint zondag de wedstrijd?" not in text and "Ik woon in Charlois" not in text
+    key = ANSWER_KEY.search(text)
+    assert key
+    await post_form(env.client, f"{page}/answer", page, key=key.group(1), text="Hallo?")
+    assert "is geanonimiseerd" in await (await env.client.get(page)).text()
+    assert not [r for r in await env.store.outbox_rows(status="pending") if r.ticket == ticket]
+    await post_form(env.client, f"{page}/close", page)  # closing still works
+    record = await env.store.handoff(ticket)
+    assert record is not None and record.status == "closed"

@@ -64,9 +64,15 @@ async def run_terminal(
 
     sender = Sender(store, {CHANNEL: show})
     dialogue = Dialogue(
-        content.knowledge, flows=content.flows, expected_answer=settings.expected_answer
+        content.knowledge,
+        flows=content.flows,
+        expected_answer=settings.expected_answer,
+        retention_days=settings.retention_days,
     )
-    desk = Desk(store, dialogue, reopen_window=timedelta(days=settings.reopen_days))
+    # One person at a keyboard (or a pipe of test lines): no flood limit.
+    desk = Desk(
+        store, dialogue, reopen_window=timedelta(days=settings.reopen_days), flood_limit=None
+    )
     key = ChatKey(CHANNEL, user)
     interactive = source.isatty()
     try:
@@ -123,6 +129,7 @@ async def _serve_console(
         content,
         install=desk.use,
         expected_answer=settings.expected_answer,
+        retention_days=settings.retention_days,
     )
     tickets = Tickets(store, officers_chat=None, knowledge=lambda: desk.dialogue.knowledge)
     console = Console(

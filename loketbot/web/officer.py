@@ -22,6 +22,7 @@ from ..errors import StoreError
 from ..knowledge import Knowledge
 from ..models import HANDOFF_STATUSES, Handoff, HandoffEvent, Outbox, utcnow
 from ..store import ChatKey, HandoffRecord, Store
+from ..store_privacy import ANONYMOUS
 from ..store_suggestions import add_suggestion
 from ..tickets import TicketError
 from .auth import check_csrf, flash, page_context, require
@@ -275,6 +276,13 @@ def _back(number: int) -> web.HTTPSeeOther:
 async def _refused(request: web.Request, console: Console, number: int) -> None:
     """Say in Dutch why the action could not be done (the ticket changed meanwhile)."""
     record = await _record(console, number)
+    if record.channel == ANONYMOUS.channel:
+        await flash(
+            request,
+            f"Dat kan niet: ticket {number} is geanonimiseerd. De gegevens van de "
+            "initiatiefnemer zijn verwijderd, dus een antwoord komt nergens aan.",
+        )
+        return
     holder = f" (bij {record.assigned_officer})" if record.assigned_officer else ""
     status = STATUS_NL.get(record.status, record.status)
     await flash(request, f"Dat kan niet: ticket {number} is {status}{holder}.")

@@ -1,0 +1,60 @@
+"""The per-chat flood limit: a script that floods the bot is refused before it costs a turn.
+
+Counted in this process's memory (the `limits` package's MemoryStorage with a moving window):
+with N instances behind one bot, each counts on its own, so a chat may send N times the limit.
+That is enough to keep one chat from hogging the bot; nothing is stored about it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DEFAULT_FLOOD_LIMIT", "FloodGuard", "Verdict", "flood_problem"]
+
+from typing import Literal
+
+from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+# Per chat, in the `limits` notation: a person typing or tapping never gets there, a script does.
+DEFAULT_FLOOD_LIMIT = "8 per 10 seconds; 30 per minute"
+OFF = "off"
+
+Verdict = Literal["ok", "notice", "drop"]
+
+
+def flood_problem(spec: str) -> str | None:
+    """What is wrong with a limit setting ("8 per 10 seconds; 30 per minute", or "off")."""
+    if spec == OFF:
+        return None
+    try:
+        items = parse_many(spec)
+    except ValueError:
+        items = []
+    if not items:
+        return f"{spec!r} is not a limit; write it like {DEFAULT_FLOOD_LIMIT!r}, or 'off' for none"
+    return None
+
+
+class FloodGuard:
+    """Counts each chat's messages and button presses against every limit in `spec`."""
+
+    def __init__(self, spec: str = DEFAULT_FLOOD_LIMIT) -> None:
+        """`spec` in the `limits` notation, e.g. "8 per 10 seconds; 30 per minute"."""
+        problem = flood_problem(spec)
+        if problem or spec == OFF:
+            raise ValueError(problem or "a FloodGuard needs a limit; leave it out for none")
+        self._items: list[RateLimitItem] = parse_many(spec)
+        # One notice per chat within the longest window: later refusals are dropped quietly.
+        longest = max(item.get_expiry() for item in self._items)
+        self._notice: RateLimitItem = RateLimitItemPerSecond(1, longest)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def check(self, channel: str, chat: str) -> Verdict:
+        """Count one message of the chat: "ok" to handle it, "notice" to say so once, or "drop"."""
+        ids = (channel, chat)
+        # No await in here: testing every limit and then hitting them all is one step.
+        if all(self._limiter.test(item, *ids) for item in self._items):
+            for item in self._items:
+                self._limiter.hit(item, *ids)
+            return "ok"
+        return "notice" if self._limiter.hit(self._notice, "notice", *ids) else "drop"
