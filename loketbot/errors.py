@@ -16,7 +16,15 @@ class ConfigError(LoketbotError):
 
 
 class StoreError(LoketbotError):
-    """The database could not be reached or refused an operation."""
+    """The database could not be reached or refused an operation.
+
+    `transient`: the database was away, locked or raced another writer, so the same operation
+    may well succeed later; otherwise (a missing row, a refused value) retrying will not help.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True, order=True)

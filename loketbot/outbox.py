@@ -126,7 +126,20 @@ class Sender:
             log.warning("outbox %s to %s:%s given up: %s", row.id, row.channel, row.chat_id, exc)
             await self.store.outbox_dead(row.id, str(exc)[:200], now=self.clock())
             return
-        await self.store.outbox_sent(row.id, result, now=self.clock())
+        await self._record_sent(row, result)
+
+    async def _record_sent(self, row: OutboxRecord, result: dict[str, Any]) -> None:
+        """Mark a delivered row sent, waiting out a database outage: giving up would send it
+        again after the lease, a duplicate the user would see."""
+        pause = 0.25
+        while True:
+            try:
+                await self.store.outbox_sent(row.id, result, now=self.clock())
+                return
+            except StoreError as exc:
+                log.warning("outbox %s delivered but not yet recorded: %s", row.id, exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     async def _resolve(self, row: OutboxRecord) -> dict[str, Any]:
         """Fill in the ticket card's message id, known only once the card was sent."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 __all__ = ["Reloader"]
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from .config import DEFAULT_RETENTION_DAYS
 from .content import Content, check_content
 from .dialogue import Dialogue
 from .errors import Problem
@@ -26,17 +28,26 @@ class Reloader:
         *,
         install: Callable[[Dialogue], None],
         expected_answer: str = "",
+        retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
-        """`install` puts a new Dialogue in place (Desk.use)."""
+        """`install` puts a new Dialogue in place (Desk.use); the other arguments are passed on
+        to it."""
         self.knowledge_dir = knowledge_dir
         self.flows_dir = flows_dir
         self.content = content
         self.install = install
         self.expected_answer = expected_answer
+        self.retention_days = retention_days
         self.last_problems: list[Problem] = []
+        # Reloads run in worker threads (console, SIGHUP): one at a time, newest files last.
+        self._lock = threading.Lock()
 
     def reload(self) -> list[Problem]:
         """Load and validate both folders; swap them in when clean. Returns the problems."""
+        with self._lock:
+            return self._reload()
+
+    def _reload(self) -> list[Problem]:
         content, problems = check_content(self.knowledge_dir, self.flows_dir)
         self.last_problems = problems
         if content is None:
@@ -44,7 +55,10 @@ class Reloader:
                 log.error("reload refused: %s", problem)
             return problems
         dialogue = Dialogue(
-            content.knowledge, flows=content.flows, expected_answer=self.expected_answer
+            content.knowledge,
+            flows=content.flows,
+            expected_answer=self.expected_answer,
+            retention_days=self.retention_days,
         )
         self.install(dialogue)
         self.content = content

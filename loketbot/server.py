@@ -59,8 +59,14 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
     sender = Sender(store, deliverers)
     desk = Desk(
         store,
-        Dialogue(content.knowledge, flows=content.flows, expected_answer=settings.expected_answer),
+        Dialogue(
+            content.knowledge,
+            flows=content.flows,
+            expected_answer=settings.expected_answer,
+            retention_days=settings.retention_days,
+        ),
         officers_chat=officers_chat,
+        flood_limit=settings.flood_limit,
         reopen_window=timedelta(days=settings.reopen_days),
         splitters={"telegram": split_text},
         on_commit=sender.wake,
@@ -80,8 +86,26 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    reloader = Reloader(
+        settings.knowledge_dir,
+        settings.flows_dir,
+        content,
+        install=desk.use,
+        expected_answer=settings.expected_answer,
+        retention_days=settings.retention_days,
+    )
+    reloading: set[asyncio.Task[object]] = set()
+
+    def reload_from_disk() -> None:
+        # `kill -HUP` after editing the files by hand; refusals are logged with file:line.
+        task = asyncio.ensure_future(asyncio.to_thread(reloader.reload))
+        reloading.add(task)
+        task.add_done_callback(reloading.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload_from_disk)
     runner: web.AppRunner | None = None
     sender_task: asyncio.Task[None] | None = None
+    poll_task: asyncio.Task[None] | None = None
     try:
         await application.initialize()
         await channel.set_commands()
@@ -92,19 +116,12 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
             path = urlsplit(webhook_url).path or "/"
             await channel.register_webhook(webhook_url, settings.webhook_secret)
             webhook = WebhookRoute(path, settings.webhook_secret, channel.feed)
-        await application.start()
         if webhook is None:
-            await channel.start_polling()
+            poll_task = asyncio.create_task(channel.poll(stop))
         console = Console(
             store=store,
             tickets=tickets,
-            reloader=Reloader(
-                settings.knowledge_dir,
-                settings.flows_dir,
-                content,
-                install=desk.use,
-                expected_answer=settings.expected_answer,
-            ),
+            reloader=reloader,
             session_key=key,
             cookie_secure=settings.cookie_secure,
             on_commit=sender.wake,
@@ -124,15 +141,17 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
             "loketbot serving (%s) on http://%s:%s", mode, settings.web_host, settings.web_port
         )
         await stop.wait()
+        if poll_task is not None:  # lets the batch in hand finish, then confirms it
+            await poll_task
     finally:
+        if poll_task is not None and not poll_task.done():
+            poll_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poll_task
         if sender_task is not None:
             sender_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender_task
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
         with contextlib.suppress(Exception):
             await application.shutdown()
         if runner is not None:

@@ -1,7 +1,8 @@
 """The async store: users, conversation state, messages, handoffs, feedback, outbox and officers.
 
 Store is the one public class. Its parts: store_turn (Turn), store_outbox, store_tickets (tickets,
-officers), store_records (the records it returns) and store_engine (engine set-up, error texts).
+officers), store_records (the records it returns), store_engine (engine set-up, error texts) and
+store_privacy (deleting and anonymising: /vergeet, `loketbot purge`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime
@@ -49,7 +51,7 @@ from .models import (
 )
 from .store_engine import DB_ERRORS as _DB_ERRORS
 from .store_engine import IMMEDIATE as _IMMEDIATE
-from .store_engine import create_engine, reason, shown_url
+from .store_engine import create_engine, reason, shown_url, transient
 from .store_outbox import lease_due, mark_dead, mark_retry, mark_sent, outbox_rows
 from .store_records import (
     ChatKey,
@@ -76,6 +78,8 @@ log = logging.getLogger(__name__)
 _Row = TypeVar("_Row", User, Conversation)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# How long writes fail at once after the database was found away or locked.
+AWAY_SECONDS = 1.0
 # Key of the PostgreSQL advisory lock that keeps two processes from migrating at once.
 _MIGRATION_LOCK = 0x6C6F6B6574
 
@@ -94,6 +98,9 @@ class Store:
         # SQLite has one writer at a time anyway; queueing here instead of in SQLite's busy
         # handler leaves its timeout for other processes (and lets an in-memory database work).
         self._sqlite_writer = asyncio.Lock() if self._sqlite else None
+        # After the database was away or locked, writes fail at once for a moment instead of
+        # each waiting out its own timeout in turn; the next write after it tries for real.
+        self._away_until = 0.0
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -299,16 +306,19 @@ class Store:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
         """A write session (one at a time on SQLite), rolled back when anything escapes it."""
-        async with self._sqlite_writer or nullcontext(), self._writes() as session:
-            try:
-                yield session
-            except BaseException:
+        async with self._sqlite_writer or nullcontext():
+            if time.monotonic() < self._away_until:
+                raise StoreError(f"database {self._url} was away a moment ago", transient=True)
+            async with self._writes() as session:
                 try:
-                    await session.rollback()
-                except _DB_ERRORS:
-                    # The original error says more; the connection is discarded by the pool.
-                    log.warning("rollback failed on %s", self._url, exc_info=True)
-                raise
+                    yield session
+                except BaseException:
+                    try:
+                        await session.rollback()
+                    except _DB_ERRORS:
+                        # The original error says more; the pool discards the connection.
+                        log.warning("rollback failed on %s", self._url, exc_info=True)
+                    raise
 
     @asynccontextmanager
     async def _write(self, doing: str) -> AsyncIterator[AsyncSession]:
@@ -393,4 +403,9 @@ class Store:
 
     def _error(self, doing: str, exc: BaseException) -> StoreError:
         """A StoreError that names the database but no password and no SQL parameters."""
-        return StoreError(f"{doing} database {self._url}: {reason(exc, self._engine.url)}")
+        away = transient(exc)
+        if away:
+            self._away_until = time.monotonic() + AWAY_SECONDS
+        return StoreError(
+            f"{doing} database {self._url}: {reason(exc, self._engine.url)}", transient=away
+        )

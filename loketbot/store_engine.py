@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DB_ERRORS", "IMMEDIATE", "create_engine", "reason", "shown_url"]
+__all__ = ["DB_ERRORS", "IMMEDIATE", "create_engine", "reason", "shown_url", "transient"]
 
 from pathlib import Path
 from typing import Any
@@ -10,12 +10,20 @@ from typing import Any
 from alembic.util import CommandError
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 # Execution option read by the SQLite "begin" hook: take the write lock when the transaction starts.
 IMMEDIATE = "loketbot_begin_immediate"
+CONNECT_SECONDS = 10
 # OSError: refused connections and timeouts, raised by drivers before SQLAlchemy wraps anything.
 DB_ERRORS = (SQLAlchemyError, OSError, CommandError)
 
@@ -24,7 +32,9 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine; on SQLite with WAL, foreign keys and explicit BEGIN [IMMEDIATE]."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(parsed, pool_pre_ping=True)
+        # asyncpg waits 60 s for a connection by default: too long to tell a user "try later".
+        connect = {"timeout": CONNECT_SECONDS} if parsed.get_driver_name() == "asyncpg" else {}
+        return create_async_engine(parsed, pool_pre_ping=True, connect_args=connect)
     _make_parent_dir(parsed)
     engine = create_async_engine(parsed)
 
@@ -52,6 +62,15 @@ def _make_parent_dir(url: URL) -> None:
     database = url.database
     if database and database != ":memory:" and not url.query.get("uri"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether the error says the database is away or busy (worth retrying), not a refusal."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(
+        exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout | OSError
+    )
 
 
 def shown_url(url: str) -> str:

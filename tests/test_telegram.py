@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import aiohttp
 import pytest
@@ -23,76 +20,14 @@ import pytest
 from .botapi.emulator import BotApiEmulator
 from .conftest import ROOT
 from .dbs import BACKENDS, database
+from .serving import TOKEN, Bot, button, free_port, press, wait_http
 
 pytestmark = pytest.mark.slow
 
-TOKEN = "4242:test-token"
 OFFICERS = -100500
 OFFICER = 501
 STRANGER = 502
 USER = 7001
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def spawn(args: list[str], env: dict[str, str], log: IO[bytes]) -> subprocess.Popen[bytes]:
-    """Start `loketbot ARGS` (Popen returns at once); its log goes to a file, never a full pipe."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "loketbot.cli", *args], env=env, cwd=ROOT, stderr=log
-    )
-
-
-@dataclass
-class Bot:
-    """The emulator plus a running `loketbot serve` process, restartable."""
-
-    emu: BotApiEmulator
-    env: dict[str, str]
-    args: list[str] = field(default_factory=list)
-    proc: subprocess.Popen[bytes] | None = None
-    log: IO[bytes] = field(default_factory=tempfile.TemporaryFile)
-
-    async def start(self) -> None:
-        before = len(self.emu.calls("getUpdates")) + len(self.emu.calls("setWebhook"))
-        self.proc = spawn(["serve", *self.args], self.env, self.log)
-        try:
-            await self.emu.wait_for(
-                lambda: (
-                    len(self.emu.calls("getUpdates")) + len(self.emu.calls("setWebhook")) > before
-                ),
-                timeout=30,
-            )
-        except AssertionError:
-            raise AssertionError(self.stderr()) from None
-
-    def stderr(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()  # SIGKILL: nothing gets to clean up
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.terminate()
-        return self.proc.wait(timeout=20)
-
-    def officers_add(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "loketbot.cli", "officers", "add", *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            input="",
-            check=False,
-        )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -115,22 +50,6 @@ async def bot(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[B
         finally:
             if running.proc is not None and running.proc.poll() is None:
                 assert running.stop() == 0, "serve did not stop cleanly on SIGTERM"
-
-
-def button(message: dict[str, Any], label: str) -> str:
-    """The callback data of the button whose label starts with `label`."""
-    markup = message.get("reply_markup") or {}
-    for row in markup.get("inline_keyboard", []):
-        for key in row:
-            if key["text"].startswith(label):
-                return str(key["callback_data"])
-    raise AssertionError(f"no button {label!r} in {markup}")
-
-
-async def press(
-    emu: BotApiEmulator, chat: int, message: dict[str, Any], label: str, **kw: Any
-) -> None:
-    await emu.user_presses(chat, message["message_id"], button(message, label), **kw)
 
 
 async def test_start_menu_answer_and_clarify(bot: Bot) -> None:
@@ -283,7 +202,7 @@ async def test_webhook_mode_checks_the_secret(tmp_path: Path) -> None:
         await running.start()
         try:
             await emu.wait_for(lambda: bool(emu.calls("setWebhook")))
-            await _wait_http(f"http://127.0.0.1:{port}/healthz")
+            await wait_http(f"http://127.0.0.1:{port}/healthz")
             await emu.user_sends(USER, "wat is een stichting?")
             await emu.wait_for_message(USER, "Een stichting is")
             async with aiohttp.ClientSession() as http:
@@ -297,19 +216,6 @@ async def test_webhook_mode_checks_the_secret(tmp_path: Path) -> None:
                     assert (await response.json())["database"] == "ok"
         finally:
             assert running.stop() == 0
-
-
-async def _wait_http(url: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(100):
-            try:
-                async with http.get(url) as response:
-                    if response.status < 500:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{url} did not come up")
 
 
 def test_serve_refuses_to_start_without_a_token(tmp_path: Path) -> None:

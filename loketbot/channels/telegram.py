@@ -3,6 +3,8 @@
 Initiators write in private chats; their updates go to the Desk. Officers work in one group:
 replies to a ticket card, /antwoord NR text, /sluit NR, and the card's buttons go to Tickets.
 Every reply leaves through the outbox (see outbox.py); this module's `deliver` sends a row.
+Updates come in through telegram_intake.py (polling) or `feed` (webhook), and count as taken
+only once their turn is stored: a turn the database could not take is retried, not dropped.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    Message,
     ReplyParameters,
     Update,
 )
@@ -41,10 +44,12 @@ from telegram.ext import (
 from ..conversation import Inbound
 from ..desk import Desk
 from ..errors import StoreError
+from ..lanes import Lanes
 from ..outbox import DeliveryFailed, DeliveryRetry
 from ..store import ChatKey, OfficerRecord, OutboxRecord, Store
 from ..texts import say
 from ..tickets import TicketError, Tickets
+from .telegram_intake import ALLOWED_UPDATES, Intake, Result, chat_key
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +58,8 @@ CHANNEL = "telegram"
 # entities), but a margin keeps emoji and other multi-unit characters safe.
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH - 96
 TYPING_AFTER = 0.4
-ALLOWED_UPDATES = ["message", "callback_query"]
+# One "temporary problem" notice per chat per outage, not one per message.
+NOTICE_EVERY = 60.0
 COMMANDS = {
     "nl": [
         ("start", "Begin en uitleg"),
@@ -62,6 +68,8 @@ COMMANDS = {
         ("opnieuw", "Begin opnieuw"),
         ("taal", "Nederlands of English"),
         ("help", "Wat kan deze bot?"),
+        ("privacy", "Wat we bewaren en hoe lang"),
+        ("vergeet", "Verwijder je berichten en gegevens"),
     ],
     "en": [
         ("start", "Start and explanation"),
@@ -70,10 +78,13 @@ COMMANDS = {
         ("opnieuw", "Start again"),
         ("taal", "Nederlands or English"),
         ("help", "What can this bot do?"),
+        ("privacy", "What we keep and for how long"),
+        ("vergeet", "Delete your messages and data"),
     ],
 }
-_ANSWER = re.compile(r"^/antwoord(?:@\w+)?\s+(\d+)\s+(.+)$", re.DOTALL | re.IGNORECASE)
-_CLOSE = re.compile(r"^/sluit(?:@\w+)?\s+(\d+)\s*$", re.IGNORECASE)
+_ANSWER = re.compile(r"^/antwoord(?:@\w+)?\s+([0-9]{1,10})\s+(.+)$", re.DOTALL | re.IGNORECASE)
+_CARD_TICKET = re.compile(r"^(?:Ticket|(?:Heropend, a|A)anvulling op ticket) ([0-9]{1,10})\b")
+_CLOSE = re.compile(r"^/sluit(?:@\w+)?\s+([0-9]{1,10})\s*$", re.IGNORECASE)
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -115,6 +126,12 @@ def keyboard(buttons: Sequence[Sequence[str]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
+def _user_lang(update: Update) -> str:
+    user = update.effective_user
+    code = (user.language_code if user else None) or ""
+    return "en" if code.startswith("en") else "nl"
+
+
 class TelegramChannel:
     """Builds the PTB Application and sends outbox rows with its bot."""
 
@@ -127,8 +144,9 @@ class TelegramChannel:
         tickets: Tickets,
         store: Store,
         officers_chat: str | None,
+        concurrency: int = 64,
     ) -> None:
-        """Refuses to build without a token, saying where to get one."""
+        """Refuses to build without a token; `concurrency` bounds chats processed at once."""
         if not token:
             from ..errors import ConfigError
 
@@ -140,6 +158,10 @@ class TelegramChannel:
         self.tickets = tickets
         self.store = store
         self.officers_chat = officers_chat
+        self.concurrency = concurrency
+        self.lanes = Lanes(concurrency)
+        self._deferred: dict[int, Result] = {}
+        self._noticed: dict[int, float] = {}
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(token)
@@ -180,10 +202,15 @@ class TelegramChannel:
         except TelegramError as exc:
             log.warning("deleteWebhook failed, continuing: %s", exc)
 
-    async def start_polling(self) -> None:
-        """Fetch updates with getUpdates (after the application started)."""
-        if self.application.updater is not None:
-            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Polling mode: fetch, process and confirm updates until `stop` is set."""
+        intake = Intake(
+            self.application.bot,
+            self.process,
+            give_up=self._give_up,
+            concurrency=self.concurrency,
+        )
+        await intake.poll(stop)
 
     async def register_webhook(self, url: str, secret: str) -> None:
         """Webhook mode: tell Telegram where to post, with the secret it must send back."""
@@ -191,10 +218,40 @@ class TelegramChannel:
             url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
         )
 
-    async def feed(self, data: dict[str, Any]) -> None:
-        """An update received by the web app's webhook route."""
+    async def feed(self, data: dict[str, Any]) -> bool:
+        """An update from the webhook route; False: not stored, Telegram should send it again."""
         update = Update.de_json(data, self.application.bot)
-        await self.application.update_queue.put(update)
+        result = await self.lanes.run(chat_key(update), lambda: self.process(update))
+        return result == "done"
+
+    async def process(self, update: Update) -> Result:
+        """Run the update's handlers; says whether its turn was stored or must be retried."""
+        await self.application.process_update(update)
+        return self._deferred.pop(update.update_id, "done")
+
+    async def _give_up(self, update: Update) -> None:
+        chat = update.effective_chat
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            with contextlib.suppress(TelegramError):
+                await self.application.bot.send_message(
+                    chat.id, say("message_lost", _user_lang(update))
+                )
+
+    async def _defer(self, update: Update, exc: StoreError) -> None:
+        """The turn was not stored: have it retried, and tell the user once that it waits."""
+        self._deferred[update.update_id] = "wait" if exc.transient else "retry"
+        log.warning("turn of update %s not stored, will retry: %s", update.update_id, exc)
+        chat = update.effective_chat
+        if not exc.transient or chat is None or chat.type != ChatType.PRIVATE:
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self._noticed.get(chat.id, -NOTICE_EVERY) < NOTICE_EVERY:
+            return
+        self._noticed[chat.id] = now
+        with contextlib.suppress(TelegramError):
+            await self.application.bot.send_message(
+                chat.id, say("temporary_problem", _user_lang(update))
+            )
 
     # -- initiators ---------------------------------------------------------------------
 
@@ -217,18 +274,10 @@ class TelegramChannel:
             return
         key = ChatKey(CHANNEL, str(chat.id))
         async with self._typing(chat.id):
-            try:
-                await self.desk.handle(
-                    key, inbound, update_id=update.update_id, pressed_message_id=pressed_message_id
-                )
-            except StoreError as exc:
-                # Nothing was stored, so the update may be lost unless the user repeats it: say so.
-                log.error("turn for %s failed: %s", chat.id, exc)
-                user = update.effective_user
-                code = (user.language_code if user else None) or ""
-                lang = "en" if code.startswith("en") else "nl"
-                with contextlib.suppress(TelegramError):
-                    await self.application.bot.send_message(chat.id, say("temporary_problem", lang))
+            # A StoreError goes to on_error, which has the update offered again.
+            await self.desk.handle(
+                key, inbound, update_id=update.update_id, pressed_message_id=pressed_message_id
+            )
 
     @contextlib.asynccontextmanager
     async def _typing(self, chat_id: int) -> AsyncIterator[None]:
@@ -274,7 +323,7 @@ class TelegramChannel:
         officer = await self._officer(telegram_id)
         if officer is None:
             return "⛔ Alleen geregistreerde verbindingsofficieren kunnen tickets behandelen."
-        if not number.isdigit():
+        if not (number.isascii() and number.isdigit() and len(number) <= 10):
             return "⛔ Onbekende knop."
         act = {
             "claim": self.tickets.claim,
@@ -285,7 +334,11 @@ class TelegramChannel:
             return "⛔ Onbekende knop."
         try:
             await act[action](int(number), officer)
-        except (TicketError, StoreError) as exc:
+        except TicketError as exc:
+            return f"⛔ {exc}"
+        except StoreError as exc:
+            if exc.transient:
+                raise  # on_error has the press retried once the database is back
             return f"⛔ {exc}"
         self.desk.on_commit()
         done = {"claim": "opgepakt", "close": "gesloten", "reopen": "heropend"}[action]
@@ -306,9 +359,7 @@ class TelegramChannel:
         elif found := _CLOSE.match(text):
             number, closing = int(found.group(1)), True
         elif message.reply_to_message is not None and not text.startswith("/"):
-            number = await self.store.ticket_by_card(
-                str(message.chat_id), message.reply_to_message.message_id
-            )
+            number = await self._replied_ticket(message.reply_to_message)
             answer = text
         if number is None:
             return  # ordinary chat among officers
@@ -327,10 +378,28 @@ class TelegramChannel:
                 await self.tickets.answer(
                     number, officer, answer or "", key=f"tg:{update.update_id}"
                 )
-        except (TicketError, StoreError) as exc:
+        except TicketError as exc:
+            await self._group_note(message.chat_id, message.message_id, f"⛔ {exc}")
+            return
+        except StoreError as exc:
+            if exc.transient:
+                raise  # on_error has the answer retried once the database is back
             await self._group_note(message.chat_id, message.message_id, f"⛔ {exc}")
             return
         self.desk.on_commit()
+
+    async def _replied_ticket(self, replied: Message) -> int | None:
+        """The ticket of the bot's card (or follow-up) an officer replied to, if any."""
+        number = await self.store.ticket_by_card(str(replied.chat_id), replied.message_id)
+        if number is not None:
+            return number
+        # The card's message id is recorded just after Telegram confirms it; an officer who
+        # replies within that moment replies to our own "Ticket N ..." text.
+        sender = replied.from_user
+        if sender is None or sender.id != self.application.bot.id:
+            return None
+        found = _CARD_TICKET.match(replied.text or "")
+        return int(found.group(1)) if found else None
 
     async def _group_note(self, chat_id: int, reply_to: int, text: str) -> None:
         with contextlib.suppress(TelegramError):
@@ -341,12 +410,18 @@ class TelegramChannel:
             )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log a handler's failure with its cause; the update's chat gets no traceback."""
+        """A store failure has the update retried; anything else is logged and the user told."""
+        if isinstance(context.error, StoreError) and isinstance(update, Update):
+            # Nothing of the turn was stored (one transaction): offering it again is safe.
+            await self._defer(update, context.error)
+            return
         log.error(
             "handler failed for update %s",
             getattr(update, "update_id", "?"),
             exc_info=context.error,
         )
+        if isinstance(update, Update):
+            await self._give_up(update)
 
     # -- delivery -----------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ class WebhookRoute:
 
     path: str
     secret: str
-    feed: Callable[[dict[str, Any]], Awaitable[None]]
+    feed: Callable[[dict[str, Any]], Awaitable[bool]]  # False: not stored, send it again
 
 
 STORE: web.AppKey[Store] = web.AppKey("store")
@@ -132,5 +132,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="expected a JSON update") from None
     if not isinstance(data, dict) or "update_id" not in data:
         raise web.HTTPBadRequest(text="expected a JSON update")
-    await route.feed(data)
+    if not await route.feed(data):
+        # The turn could not be stored; Telegram delivers the update again later.
+        raise web.HTTPServiceUnavailable(text="temporarily unavailable, retry later")
     return web.Response(text="ok")

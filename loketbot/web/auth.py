@@ -202,7 +202,13 @@ async def page_context(request: web.Request, user: OfficerRecord | None) -> dict
     """What base.html needs: the user, the CSRF token and the flashes (shown once)."""
     session = await get_session(request)
     flashes = session.pop(_FLASHES, [])
-    return {"user": user, "csrf": _csrf_token(session), "flashes": flashes}
+    context: dict[str, Any] = {"user": user, "csrf": _csrf_token(session), "flashes": flashes}
+    console = request.app.get(CONSOLE)
+    if user is not None and user.role == "editor" and console is not None:
+        # An editor sees a refused reload on every page until the files are mended.
+        context["reload_problems"] = console.shown(console.reloader.last_problems)
+        context["knowledge_version"] = console.reloader.content.knowledge.version
+    return context
 
 
 def _home(user: OfficerRecord) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ..errors import Problem
 from ..reload import Reloader
 from ..store import Store
 from ..tickets import Tickets
@@ -24,6 +25,14 @@ class Console:
     session_key: bytes  # a Fernet key (32 url-safe base64 bytes) for the encrypted cookie
     cookie_secure: bool  # True behind https: the session cookie is then sent over https only
     on_commit: Callable[[], None] = lambda: None  # wakes the outbox sender after an action
+
+    def shown(self, problems: list[Problem]) -> list[Problem]:
+        """Name files relative to the folder above knowledge/, as `kb check` users know them."""
+        base = str(self.reloader.knowledge_dir.resolve().parent) + "/"
+        return [
+            Problem(p.file.removeprefix(base), p.line, p.message.replace(base, ""))
+            for p in problems
+        ]
 
 
 CONSOLE: web.AppKey[Console] = web.AppKey("console")

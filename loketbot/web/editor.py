@@ -55,6 +55,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/editor/entries/new", new_entry_form)
     app.router.add_post("/editor/entries/new", post_new_entry)
     app.router.add_post("/editor/suggestions/{id:\\d+}/dismiss", dismiss_suggestion)
+    app.router.add_post("/editor/reload", post_reload)
 
 
 @dataclass(frozen=True)
@@ -151,17 +152,9 @@ async def post_examples(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/editor")
 
 
-def _shown(problems: list[Problem], console: Console) -> list[Problem]:
-    """Name files relative to the folder above knowledge/, as `kb check` users know them."""
-    base = str(console.reloader.knowledge_dir.resolve().parent) + "/"
-    return [
-        Problem(p.file.removeprefix(base), p.line, p.message.replace(base, "")) for p in problems
-    ]
-
-
 async def _refused(request: web.Request, user: Any, problems: list[Problem]) -> web.Response:
     context = await page_context(request, user)
-    context.update(problems=_shown(problems, request.app[CONSOLE]))
+    context.update(problems=request.app[CONSOLE].shown(problems))
     return aiohttp_jinja2.render_template("editor_refused.html", request, context, status=422)
 
 
@@ -275,7 +268,7 @@ async def post_new_entry(request: web.Request) -> web.Response:
             problems = await asyncio.to_thread(reloader.reload)
     if problems:
         log.info("editor %s: new entry %s refused", user.name, entry_id)
-        problems = _shown(problems, console)
+        problems = console.shown(problems)
         return await _render_new(request, user, values, problems=problems, status=422)
     suggestion = values.get("suggestion", "")
     if suggestion.isdigit():
@@ -285,6 +278,20 @@ async def post_new_entry(request: web.Request) -> web.Response:
         request, f"Nieuw item {entry_id} staat in {KIND_FILES[kind]}. De bot gebruikt het nu."
     )
     raise web.HTTPSeeOther("/editor/entries")
+
+
+async def post_reload(request: web.Request) -> web.Response:
+    """Load knowledge/ and flows/ from disk after hand edits; a broken set is refused."""
+    user = await require(request, "editor")
+    await check_csrf(request)
+    reloader = request.app[CONSOLE].reloader
+    async with request.app[EDIT_LOCK]:
+        problems = await asyncio.to_thread(reloader.reload)
+    log.info("editor %s reloaded the knowledge: %d problem(s)", user.name, len(problems))
+    if not problems:
+        version = reloader.content.knowledge.version
+        await flash(request, f"Kennisbank herladen (versie {version}). De bot gebruikt haar nu.")
+    raise web.HTTPSeeOther("/editor/entries")  # the problems show in the page's banner
 
 
 async def dismiss_suggestion(request: web.Request) -> web.Response:

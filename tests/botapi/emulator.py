@@ -479,6 +479,9 @@ class BotApiEmulator:
         self._fault_methods: frozenset[str] | None = None
         self._fault_retry_after = 1
         self._rng = random.Random(0)
+        self._held: frozenset[str] = frozenset()
+        self._waiting_held = 0
+        self._release = asyncio.Event()
 
         self._methods: dict[str, tuple[str, Method]] = {
             name.lower(): (name, handler)
@@ -674,6 +677,11 @@ class BotApiEmulator:
             records.append(copy.deepcopy(record))
         return records
 
+    def sent_count(self, chat_id: int) -> int:
+        """How many messages the bot has sent to a chat: cheap, for waiting on many chats."""
+        chat = self._chats.get(chat_id)
+        return len(chat.bot_message_ids) if chat is not None else 0
+
     def calls(self, method: str | None = None) -> list[tuple[str, JSON]]:
         """Every API call received, in order, as (method, params); filter by method name."""
         wanted = method.lower() if method else None
@@ -698,6 +706,15 @@ class BotApiEmulator:
     def pending_updates(self) -> list[JSON]:
         """Updates injected but not yet confirmed (polling) or delivered (webhook)."""
         return copy.deepcopy(self._pending)
+
+    def forget_webhook(self) -> None:
+        """Stop delivering to the webhook (as deleteWebhook), so the test can deliver instead."""
+        self._webhook = None
+
+    def take_updates(self) -> list[JSON]:
+        """Take the pending updates out, for a test that delivers them itself (a load balancer)."""
+        taken, self._pending = self._pending, []
+        return taken
 
     def webhook_deliveries(self) -> list[WebhookDelivery]:
         """Every POST attempt to the webhook, in order."""
@@ -799,6 +816,24 @@ class BotApiEmulator:
         self._fault_methods = frozenset(m.lower() for m in methods) if methods else None
         self._fault_retry_after = retry_after
 
+    def hold(self, *methods: str) -> None:
+        """Keep calls of ``methods`` waiting, without effect, until ``release``.
+
+        A held call whose client has gone (a killed bot) takes no effect when released: the
+        request never reached Telegram. Use it to kill a bot with sends in flight.
+        """
+        self._held = frozenset(m.lower() for m in methods)
+        self._release = asyncio.Event()
+
+    def release(self) -> None:
+        """Let held calls through (those whose client is still there)."""
+        self._held = frozenset()
+        self._release.set()
+
+    def held(self) -> int:
+        """How many calls wait in ``hold`` now."""
+        return self._waiting_held
+
     def clear_faults(self) -> None:
         """Forget queued faults and turn off the fault rate."""
         self._fail_next.clear()
@@ -821,6 +856,15 @@ class BotApiEmulator:
         if entry is None:
             call.status = 404
             return self._reply(ApiError(404, "Not Found: method not found").body(), 404)
+        if call.method.lower() in self._held:
+            self._waiting_held += 1
+            try:
+                await self._release.wait()
+            finally:
+                self._waiting_held -= 1
+            if request.transport is None or request.transport.is_closing():
+                call.status = 499  # the client went away: Telegram never saw the request
+                return self._reply(ApiError(499, "Client Closed Request").body(), 499)
         fault = self._pick_fault(call.method)
         try:
             if fault is not None:
