@@ -71,7 +71,12 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
         splitters={"telegram": split_text},
         on_commit=sender.wake,
     )
-    tickets = Tickets(store, officers_chat=officers_chat, knowledge=lambda: desk.dialogue.knowledge)
+    tickets = Tickets(
+        store,
+        officers_chat=officers_chat,
+        knowledge=lambda: desk.dialogue.knowledge,
+        splitters={"telegram": split_text},
+    )
     channel = TelegramChannel(
         token=settings.telegram_token,
         base_url=settings.telegram_api_url,

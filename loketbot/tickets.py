@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = ["TicketError", "Tickets", "card"]
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -113,8 +113,11 @@ class Tickets:
         officers_chat: str | None,
         knowledge: Callable[[], Knowledge | None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        splitters: Mapping[str, Callable[[str], list[str]]] | None = None,
     ) -> None:
-        """`knowledge` returns the current set (it changes on reload) for topic titles."""
+        """`knowledge` returns the current set (it changes on reload) for topic titles;
+        `splitters` cut an answer too long for the initiator's channel, as Desk does."""
+        self.splitters = dict(splitters or {})
         self.store = store
         self.officers_chat = officers_chat
         self.knowledge = knowledge
@@ -182,13 +185,17 @@ class Tickets:
             tx.set_status(status, officer=officer.name, answer=answer)
             after = _updated(before, status, officer, answer)
             if answer is not None:
-                tx.add_outbox(
-                    "message",
-                    {"text": say("officer_answer", before.lang, ticket=number, answer=answer)},
-                    key=f"answer:{number}:{action}",
-                    channel=before.channel,
-                    chat_id=before.external_id,
-                )
+                text = say("officer_answer", before.lang, ticket=number, answer=answer)
+                split = self.splitters.get(before.channel)
+                for index, part in enumerate(split(text) if split else [text]):
+                    # Part 0 keeps the old key, so a retried request stays harmless.
+                    tx.add_outbox(
+                        "message",
+                        {"text": part},
+                        key=f"answer:{number}:{action}" + (f":{index}" if index else ""),
+                        channel=before.channel,
+                        chat_id=before.external_id,
+                    )
             if status == "closed" and reachable:
                 tx.add_outbox(
                     "message",

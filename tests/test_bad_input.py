@@ -645,6 +645,25 @@ async def test_ticket_buttons_are_refused_to_anyone_but_an_officer(
     )
 
 
+async def test_a_long_officers_answer_reaches_telegram_in_parts(store: Store, d: Dialogue) -> None:
+    """The console takes answers of any length; Telegram takes 4,096 characters a message."""
+    desk = desk_for(store, d)
+    for text in ("wie wint de wedstrijd van zondag", "ja", "Feijenoord"):
+        await desk.handle(KEY, Inbound(text))
+    (ticket,) = await store.handoffs()
+    anna = await store.add_officer("Anna", telegram_id=501)
+    tickets = Tickets(store, officers_chat=None, splitters={"telegram": split_text})
+    answer = " ".join(f"zin{n} over de vergunning." for n in range(1200))  # ~27,000 characters
+    await tickets.answer(ticket.ticket, anna, answer, key="once")
+    await tickets.answer(ticket.ticket, anna, answer, key="once")  # a retried request
+    parts = [str(r.payload["text"]) for r in await store.outbox_rows(chat_id=KEY.external_id)]
+    answer_parts = [p for p in parts if "zin" in p]
+    assert len(answer_parts) >= 7 and all(len(p) <= TEXT_LIMIT for p in answer_parts)
+    words = " ".join(answer_parts).split()
+    for word in ("zin0", "zin600", "zin1199"):
+        assert words.count(word) == 1  # nothing lost, nothing twice
+
+
 async def test_an_officers_answer_with_control_characters_reaches_the_initiator(
     store: Store, d: Dialogue
 ) -> None:
