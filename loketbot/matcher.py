@@ -4,19 +4,18 @@ Pure and synchronous. Scoring, per entry: TF-IDF cosine between the question's t
 and (a) the entry's closest example and (b) the entry's whole vocabulary. The fuzzy
 part happens on words (analysis.py): rapidfuzz maps a misspelt word onto the
 knowledge's vocabulary. Out-of-scope anchors take part like entries; when one wins,
-the question goes to a human. Thresholds and their measurements: docs/matching.md.
+the question goes to a human. The index and the arithmetic, in NumPy: match_index.py.
+Thresholds and their measurements: docs/matching.md.
 """
 
 from __future__ import annotations
 
 __all__ = ["Match", "Matcher", "Thresholds"]
 
-import heapq
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +24,7 @@ from stop_words import get_stop_words
 
 from .analysis import Analyzer
 from .knowledge import LANGS, Entry, Knowledge, load_knowledge
+from .match_index import Scores, TermIndex
 
 Action = Literal["answer", "flow", "clarify", "handoff"]
 
@@ -67,14 +67,6 @@ class Match:
             "alternatives": list(self.alternatives),
             "lang": self.lang,
         }
-
-
-@dataclass(frozen=True)
-class _Example:
-    entry: int
-    lang: str
-    terms: frozenset[str]
-    norm: float
 
 
 class Matcher:
@@ -129,34 +121,20 @@ class Matcher:
         df: Counter[str] = Counter()
         for counts in entry_terms:
             df.update(counts.keys())
-        idf = self._idf = {t: math.log(1 + count / n) for t, n in df.items()}
+        idf = {t: math.log(1 + count / n) for t, n in df.items()}
         for term in self._stop_terms(key_words):
             if term in idf:
                 idf[term] *= self.thresholds.stopword_weight
-        self._unknown_idf = math.log(1 + count / 0.5)
-        self._examples = [
-            _Example(entry, lang, terms, math.sqrt(sum(idf[t] ** 2 for t in terms)))
-            for entry, lang, terms in examples
-        ]
-        # The same, as plain lists: _score reads them for thousands of examples per question.
-        self._example_entries = [ex.entry for ex in self._examples]
-        self._example_norms = [ex.norm for ex in self._examples]
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        for number, ex in enumerate(self._examples):
-            for term in ex.terms:
-                self._postings[term].append(number)
-        # Entry vectors: how typical a term is of the entry (share of its phrasings using it).
-        self._entry_weights: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        norms = []
-        for index, counts in enumerate(entry_terms):
-            total = max(counts.values(), default=1)
-            squared = 0.0
-            for term, n in counts.items():
-                weight = math.sqrt(n / total) * idf[term]
-                self._entry_weights[term].append((index, weight))
-                squared += weight * weight
-            norms.append(math.sqrt(squared) or 1.0)
-        self._entry_norms = norms
+        # The index adds up postings with NumPy: on a large knowledge base a common word
+        # reaches most examples (match_index.py, benchmarks/match_kb.py).
+        self._example_langs = tuple(lang for _, lang, _ in examples)
+        self._index = TermIndex(
+            idf,
+            math.log(1 + count / 0.5),
+            [(entry, terms) for entry, _, terms in examples],
+            entry_terms,
+            self.thresholds.example_weight,
+        )
 
     def _stop_terms(self, key_words: set[str]) -> set[str]:
         """Stemmed stopwords, minus `key_words`: every word an editor put in a title or keywords."""
@@ -170,59 +148,24 @@ class Matcher:
 
     def match(self, text: str, lang: str | None = None) -> Match:
         """Decide what to do with `text`; `lang` forces the answer language."""
+        t = self.thresholds
         terms = list(dict.fromkeys(self.analyzer.terms(text)))
-        scores, best_example = self._score(terms)
-        if len(text.split()) > self.thresholds.small_talk_max_words:
-            for index in self._small_talk:
-                scores.pop(index, None)
-        top = max(scores, key=scores.__getitem__) if scores else None
-        closest = best_example.get(top) if top is not None else None
-        detected, sure = self._language(text, None if closest is None else self._examples[closest])
+        scores = self._score(terms)
+        long = len(text.split()) > t.small_talk_max_words
+        # The top five (for the log) or more; ties in the order the question reached them.
+        ranked = scores.ranked(max(5, t.max_alternatives), skip=self._small_talk if long else ())
+        closest = self._index.closest_example(scores, ranked[0][0]) if ranked else None
+        closest_lang = None if closest is None else self._example_langs[closest]
+        detected, sure = self._language(text, closest_lang)
         if lang in LANGS:
             detected, sure = lang, True
-        return self._decide(text, scores, detected, sure)
+        return self._decide(text, ranked, detected, sure)
 
-    def _score(self, terms: Sequence[str]) -> tuple[dict[int, float], dict[int, int]]:
-        """Score per entry index, and per entry the number of its closest example."""
-        weights = {t: self._idf.get(t, self._unknown_idf) for t in terms}
-        query_norm = math.sqrt(sum(w * w for w in weights.values()))
-        if not terms or query_norm == 0.0:
-            return {}, {}
-        # The loops below run over thousands of postings per question on a large knowledge
-        # base: names are bound locally and nothing is looked up twice (benchmarks/match_kb.py).
-        dots: dict[int, float] = defaultdict(float)
-        for term in terms:
-            idf = self._idf.get(term)
-            if idf is None:
-                continue
-            square = idf * idf
-            for number in self._postings.get(term, ()):
-                dots[number] += square
-        example_best: dict[int, float] = {}
-        best_example: dict[int, int] = {}
-        best_so_far = example_best.get
-        entries, norms = self._example_entries, self._example_norms
-        for number, dot in dots.items():
-            entry = entries[number]
-            cosine = dot / (query_norm * norms[number])
-            if cosine > best_so_far(entry, 0.0):
-                example_best[entry] = cosine
-                best_example[entry] = number
-        entry_dots: dict[int, float] = defaultdict(float)
-        for term in terms:
-            weight_of_term = weights[term]
-            for index, weight in self._entry_weights.get(term, ()):
-                entry_dots[index] += weight_of_term * weight
-        share = self.thresholds.example_weight
-        entry_norms = self._entry_norms
-        scores = {
-            index: share * best_so_far(index, 0.0)
-            + (1 - share) * (dot / (query_norm * entry_norms[index]))
-            for index, dot in entry_dots.items()
-        }
-        return scores, best_example
+    def _score(self, terms: Sequence[str]) -> Scores:
+        """Score of every entry, and per entry its examples' cosines (match_index.py)."""
+        return self._index.score(terms)
 
-    def _language(self, text: str, closest: _Example | None) -> tuple[str, bool]:
+    def _language(self, text: str, closest_lang: str | None) -> tuple[str, bool]:
         # The detector takes UTF-8 only: a lone surrogate (from JSON's "\ud800") would raise.
         sendable = text.encode("utf-8", "replace").decode("utf-8")
         values = self._detector.compute_language_confidence_values(sendable)
@@ -231,15 +174,16 @@ class Matcher:
         confidence = top.value if top is not None else 0.0
         if confidence >= 0.9 and len(text.split()) >= 3:
             return guess, True
-        if closest is not None:
+        if closest_lang is not None:
             # Short messages ("hoi", "thanks") fool the detector; the phrasing they match does not.
-            return closest.lang, confidence >= 0.9 or len(text.split()) >= 3
+            return closest_lang, confidence >= 0.9 or len(text.split()) >= 3
         return guess, False
 
-    def _decide(self, text: str, scores: dict[int, float], lang: str, sure: bool) -> Match:
+    def _decide(
+        self, text: str, ranked: Sequence[tuple[int, float]], lang: str, sure: bool
+    ) -> Match:
+        """`ranked`: the best (entry index, score) pairs, best first."""
         t = self.thresholds
-        # The top five only (the same as sorting all: nlargest keeps ties in order), in O(n).
-        ranked = heapq.nlargest(max(5, t.max_alternatives), scores.items(), key=itemgetter(1))
         candidates = tuple((self._entries[i].id, round(s * 100, 1)) for i, s in ranked[:5])
         if not ranked or ranked[0][1] < t.handoff_below:
             top = round(ranked[0][1] * 100, 1) if ranked else 0.0
