@@ -594,6 +594,8 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                     "LOKETBOT_OFFICERS_CHAT_ID": str(OFFICERS_CHAT),
                     "LOKETBOT_WEB_PORT": str(free_port()),
                 }
+                if args.telegram_max_rate is not None:
+                    bot_env["LOKETBOT_TELEGRAM_MAX_RATE"] = args.telegram_max_rate
                 argv = [sys.executable, "-m", "loketbot.cli", "serve"]
                 results.append(await measure(emu, name, argv, bot_env, opts, index * 1_000_000))
     return results
@@ -808,6 +810,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--pg-url",
         default=os.environ.get("LOKETBOT_TEST_DATABASE_URL") or DEFAULT_PG_URL,
         help="a PostgreSQL server to create a scratch database on",
+    )
+    parser.add_argument(
+        "--telegram-max-rate",
+        help="LOKETBOT_TELEGRAM_MAX_RATE for loketbot (default: its own, 30 requests/s, "
+        "Telegram's documented limit; 0 measures the stack without that cap, as the echo bot)",
     )
     parser.add_argument("--warmup", type=int, default=50, help="users in the warm-up")
     parser.add_argument("--seed", type=int, default=6)

@@ -19,6 +19,7 @@ DEFAULT_RETENTION_DAYS = 365
 DEFAULTS = {
     "LOKETBOT_TELEGRAM_TOKEN": "",
     "LOKETBOT_TELEGRAM_API_URL": "https://api.telegram.org/bot",
+    "LOKETBOT_TELEGRAM_MAX_RATE": "30",
     "LOKETBOT_OFFICERS_CHAT_ID": "",
     "LOKETBOT_DATABASE_URL": "sqlite+aiosqlite:///loketbot.db",
     "LOKETBOT_KNOWLEDGE_DIR": "knowledge",
@@ -41,6 +42,7 @@ class Settings:
 
     telegram_token: str
     telegram_api_url: str
+    telegram_max_rate: float  # requests/s the bot sends at most; 0: only Telegram's 429s
     officers_chat_id: str
     database_url: str
     knowledge_dir: Path
@@ -92,6 +94,16 @@ def load_settings(
         raise ConfigError(
             f"LOKETBOT_RETENTION_DAYS must be a whole number of days, at least 1, not {retention!r}"
         )
+    max_rate = get("LOKETBOT_TELEGRAM_MAX_RATE")
+    try:
+        telegram_max_rate = float(max_rate)
+    except ValueError:
+        telegram_max_rate = -1.0
+    if not 0 <= telegram_max_rate < 1e6:
+        raise ConfigError(
+            "LOKETBOT_TELEGRAM_MAX_RATE must be requests per second (30 is Telegram's documented "
+            f"limit; 0 leaves it to Telegram's 429 answers), not {max_rate!r}"
+        )
     flood_limit = get("LOKETBOT_FLOOD_LIMIT").strip()
     problem = flood_problem(flood_limit)
     if problem:
@@ -99,6 +111,7 @@ def load_settings(
     return Settings(
         telegram_token=get("LOKETBOT_TELEGRAM_TOKEN"),
         telegram_api_url=get("LOKETBOT_TELEGRAM_API_URL"),
+        telegram_max_rate=telegram_max_rate,
         officers_chat_id=get("LOKETBOT_OFFICERS_CHAT_ID"),
         database_url=get("LOKETBOT_DATABASE_URL"),
         knowledge_dir=Path(get("LOKETBOT_KNOWLEDGE_DIR")),

@@ -84,6 +84,7 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
         tickets=tickets,
         store=store,
         officers_chat=officers_chat,
+        max_rate=settings.telegram_max_rate,
     )
     deliverers["telegram"] = channel.deliver
     application = channel.application

@@ -149,3 +149,11 @@ async def test_logs_hold_no_message_text_and_no_token(
     assert SECRET not in caplog.text
     assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
     assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+
+
+def test_the_telegram_rate_setting_is_checked() -> None:
+    assert load_settings({}).telegram_max_rate == 30.0  # Telegram's documented limit
+    assert load_settings({"LOKETBOT_TELEGRAM_MAX_RATE": "0"}).telegram_max_rate == 0.0
+    for wrong in ("fast", "-1", "nan"):
+        with pytest.raises(ConfigError, match="LOKETBOT_TELEGRAM_MAX_RATE"):
+            load_settings({"LOKETBOT_TELEGRAM_MAX_RATE": wrong})

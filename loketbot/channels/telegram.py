@@ -16,7 +16,7 @@ import contextlib
 import html
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -132,6 +132,26 @@ def _user_lang(update: Update) -> str:
     return "en" if code.startswith("en") else "nl"
 
 
+class _Limiter(AIORateLimiter):
+    """PTB's limiter, but "typing…" does not wait behind real messages: it is no message, and
+    under load a late one is worthless."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint == "sendChatAction":
+            return await callback(*args, **kwargs)
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
+
+
 class TelegramChannel:
     """Builds the PTB Application and sends outbox rows with its bot."""
 
@@ -145,6 +165,7 @@ class TelegramChannel:
         store: Store,
         officers_chat: str | None,
         concurrency: int = 64,
+        max_rate: float = 30.0,
     ) -> None:
         """Refuses to build without a token; `concurrency` bounds chats processed at once."""
         if not token:
@@ -168,7 +189,7 @@ class TelegramChannel:
             .base_url(base_url)
             .base_file_url(base_url.replace("/bot", "/file/bot"))
             # The outbox retries; the limiter only keeps us under Telegram's rates.
-            .rate_limiter(AIORateLimiter(max_retries=0))
+            .rate_limiter(_Limiter(overall_max_rate=max_rate, max_retries=0))
             .build()
         )
         private = filters.ChatType.PRIVATE
