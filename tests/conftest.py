@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,9 @@ import pytest
 from loketbot.dialogue import Dialogue
 from loketbot.knowledge import Knowledge, load_knowledge
 from loketbot.matcher import Matcher
+from loketbot.store import Store
+
+from .dbs import BACKENDS, database
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -84,3 +87,14 @@ def kb_dir(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return make
+
+
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """An open Store on a fresh database: SQLite, and PostgreSQL when configured."""
+    async with database(request.param, tmp_path) as url:
+        opened = await Store.open(url)
+        try:
+            yield opened
+        finally:
+            await opened.close()

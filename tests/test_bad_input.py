@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -38,7 +36,6 @@ from loketbot.tickets import Tickets, card
 
 from .botapi.emulator import parse_html
 from .conftest import ROOT
-from .dbs import BACKENDS, database
 
 # Few examples each: the whole file has to stay fast on a 2-core machine. CI may raise it.
 EXAMPLES = int(os.environ.get("LOKETBOT_HYPOTHESIS_EXAMPLES", "60"))
@@ -518,16 +515,6 @@ FORGED = [
     "t:yes:1", "t:yes:²", "t:no", "tk:claim:1", "lang:xx", "k:none", "\ud800",
 ]  # fmt: skip
 KEY = ChatKey("telegram", "4242")
-
-
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    async with database(request.param, tmp_path) as url:
-        opened = await Store.open(url)
-        try:
-            yield opened
-        finally:
-            await opened.close()
 
 
 def desk_for(store: Store, d: Dialogue) -> Desk:

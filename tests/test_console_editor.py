@@ -148,16 +148,6 @@ def test_group_questions_biggest_first() -> None:
 # --- store_insight -----------------------------------------------------------------------------
 
 
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    async with database(request.param, tmp_path) as url:
-        opened = await Store.open(url)
-        try:
-            yield opened
-        finally:
-            await opened.close()
-
-
 @dataclass(frozen=True)
 class Said:
     text: str

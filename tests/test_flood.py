@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,7 +17,6 @@ from loketbot.errors import ConfigError
 from loketbot.store import ChatKey, Store
 from loketbot.texts import say
 from loketbot.tickets import Tickets
-from tests.dbs import BACKENDS, database
 from tests.test_privacy import deliver_all, hand_off
 
 FLOODER = ChatKey("telegram", "666")
@@ -35,16 +33,6 @@ class Counting(Dialogue):
     def step(self, conv: Conversation, inbound: Inbound) -> Outcome:
         self.steps.append(inbound.text or f"[{inbound.button}]")
         return super().step(conv, inbound)
-
-
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    async with database(request.param, tmp_path) as url:
-        opened = await Store.open(url)
-        try:
-            yield opened
-        finally:
-            await opened.close()
 
 
 async def test_a_flooding_chat_gets_one_notice_and_others_their_answers(

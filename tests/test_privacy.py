@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +18,6 @@ from loketbot.store_privacy import ANONYMOUS, FORGOTTEN
 from loketbot.store_suggestions import add_suggestion
 from loketbot.tickets import TicketError, Tickets
 from tests.conftest import ROOT
-from tests.dbs import BACKENDS, database
 
 ALICE = ChatKey("telegram", "1001")
 BOB = ChatKey("telegram", "1002")
@@ -111,16 +108,6 @@ def test_typed_answers_to_vergeet(dialogue: Dialogue) -> None:
 
 
 # --- the desk and the store ---------------------------------------------------------------------
-
-
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    async with database(request.param, tmp_path) as url:
-        opened = await Store.open(url)
-        try:
-            yield opened
-        finally:
-            await opened.close()
 
 
 async def deliver_all(store: Store) -> list[tuple[str, str, dict[str, Any]]]:
