@@ -176,14 +176,7 @@ class Desk:
         if not self.officers_chat:
             return
         for record in tickets:
-            turn.add_outbox(
-                "edit_text",
-                card_payload(record, self.dialogue.knowledge, new=False),
-                key=f"card-edit:{record.ticket}:forget:{turn_id}",
-                channel=CARD_CHANNEL,
-                chat_id=self.officers_chat,
-                ticket=record.ticket,
-            )
+            self._edit_card(turn, record, f"forget:{turn_id}")
 
     def _ticket_info(self, latest: HandoffRecord | None) -> TicketInfo | None:
         if latest is None:
@@ -255,11 +248,16 @@ class Desk:
             ticket=record.ticket,
         )
         if event.reopen:  # the card shows the ticket as open again
-            turn.add_outbox(
-                "edit_text",
-                card_payload(record, self.dialogue.knowledge, new=False),
-                key=f"card-edit:{record.ticket}:reopen:{turn_id}",
-                channel=CARD_CHANNEL,
-                chat_id=self.officers_chat,
-                ticket=record.ticket,
-            )
+            self._edit_card(turn, record, f"reopen:{turn_id}")
+
+    def _edit_card(self, turn: Turn, record: HandoffRecord, why: str) -> None:
+        """Queue an edit of the ticket's card in the officers' group to show `record` as it is."""
+        assert self.officers_chat is not None
+        turn.add_outbox(
+            "edit_text",
+            card_payload(record, self.dialogue.knowledge, new=False),
+            key=f"card-edit:{record.ticket}:{why}",
+            channel=CARD_CHANNEL,
+            chat_id=self.officers_chat,
+            ticket=record.ticket,
+        )
