@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from loketbot.conversation import Inbound
+from loketbot.desk import Desk
 from loketbot.dialogue import Dialogue
 from loketbot.knowledge import Knowledge, load_knowledge
 from loketbot.matcher import Matcher
-from loketbot.store import Store
+from loketbot.outbox import Sender
+from loketbot.store import ChatKey, OutboxRecord, Store
 
 from .dbs import BACKENDS, database
 
@@ -98,3 +102,26 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             yield opened
         finally:
             await opened.close()
+
+
+async def deliver_all(store: Store) -> list[tuple[str, str, dict[str, Any]]]:
+    """Send every due row as Telegram would; cards get message ids."""
+    sent: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def deliver(row: OutboxRecord, payload: dict[str, Any]) -> dict[str, Any]:
+        sent.append((row.chat_id, row.kind, payload))
+        return {"message_id": 500 + len(sent)}
+
+    sender = Sender(store, {"telegram": deliver})
+    while await sender.run_once():
+        pass
+    return sent
+
+
+async def hand_off(desk: Desk, key: ChatKey, question: str, extra: str) -> int:
+    """Ask `question`, accept the handoff, add `extra`; returns the ticket number."""
+    await desk.handle(key, Inbound(text=question))
+    await desk.handle(key, Inbound(button="h:yes"))
+    await desk.handle(key, Inbound(text=extra))
+    latest = [h for h in await desk.store.handoffs() if h.external_id == key.external_id]
+    return latest[-1].ticket

@@ -35,7 +35,7 @@ from loketbot.texts import KIND_LABELS, say
 from loketbot.tickets import Tickets, card
 
 from .botapi.emulator import parse_html
-from .conftest import ROOT
+from .conftest import ROOT, hand_off
 
 # Few examples each: the whole file has to stay fast on a 2-core machine. CI may raise it.
 EXAMPLES = int(os.environ.get("LOKETBOT_HYPOTHESIS_EXAMPLES", "60"))
@@ -563,9 +563,7 @@ async def test_a_forged_followup_button_does_not_touch_another_chats_ticket(
 ) -> None:
     desk = desk_for(store, d)
     other = ChatKey("telegram", "1")
-    for text in ("wie wint de wedstrijd van zondag", "ja", "Feijenoord"):
-        await desk.handle(other, Inbound(text))
-    (ticket,) = await store.handoffs()
+    theirs = await hand_off(desk, other, "wie wint de wedstrijd van zondag", "Feijenoord")
     for text in ("wie wint de wedstrijd van zaterdag", "ja", "Kralingen"):
         await desk.handle(KEY, Inbound(text))
     mine = (await store.handoffs())[-1]
@@ -574,9 +572,9 @@ async def test_a_forged_followup_button_does_not_touch_another_chats_ticket(
     asked = await desk.handle(KEY, Inbound("nog een vraag"))
     assert asked[0].text == say("followup_ask", "nl", ticket=mine.ticket)
 
-    replies = await desk.handle(KEY, Inbound(button=f"t:yes:{ticket.ticket}"))
+    replies = await desk.handle(KEY, Inbound(button=f"t:yes:{theirs}"))
     assert replies[0].text == say("stale_button", "nl")
-    assert [e.kind for e in await store.ticket_events(ticket.ticket)] == ["created"]
+    assert [e.kind for e in await store.ticket_events(theirs)] == ["created"]
     replies = await desk.handle(KEY, Inbound(button=f"t:yes:{mine.ticket}"))
     assert replies[0].text == say("followup_added", "nl", ticket=mine.ticket)
 
@@ -600,9 +598,7 @@ async def test_ticket_buttons_are_refused_to_anyone_but_an_officer(
     store: Store, d: Dialogue
 ) -> None:
     desk = desk_for(store, d)
-    for text in ("wie wint de wedstrijd van zondag", "ja", "Feijenoord"):
-        await desk.handle(KEY, Inbound(text))
-    (ticket,) = await store.handoffs()
+    number = await hand_off(desk, KEY, "wie wint de wedstrijd van zondag", "Feijenoord")
     await store.add_officer("Anna", telegram_id=501)
     await store.add_officer("Eddie", role="editor", telegram_id=503)
     tickets = Tickets(store, officers_chat="-100500")
@@ -614,7 +610,6 @@ async def test_ticket_buttons_are_refused_to_anyone_but_an_officer(
         store=store,
         officers_chat="-100500",
     )
-    number = ticket.ticket
     for who in (502, 503):  # a stranger, an editor
         for action in ("claim", "close", "reopen"):
             said = await channel._card_button(who, f"tk:{action}:{number}")
@@ -635,14 +630,12 @@ async def test_ticket_buttons_are_refused_to_anyone_but_an_officer(
 async def test_a_long_officers_answer_reaches_telegram_in_parts(store: Store, d: Dialogue) -> None:
     """The console takes answers of any length; Telegram takes 4,096 characters a message."""
     desk = desk_for(store, d)
-    for text in ("wie wint de wedstrijd van zondag", "ja", "Feijenoord"):
-        await desk.handle(KEY, Inbound(text))
-    (ticket,) = await store.handoffs()
+    number = await hand_off(desk, KEY, "wie wint de wedstrijd van zondag", "Feijenoord")
     anna = await store.add_officer("Anna", telegram_id=501)
     tickets = Tickets(store, officers_chat=None, splitters={"telegram": split_text})
     answer = " ".join(f"zin{n} over de vergunning." for n in range(1200))  # ~27,000 characters
-    await tickets.answer(ticket.ticket, anna, answer, key="once")
-    await tickets.answer(ticket.ticket, anna, answer, key="once")  # a retried request
+    await tickets.answer(number, anna, answer, key="once")
+    await tickets.answer(number, anna, answer, key="once")  # a retried request
     parts = [str(r.payload["text"]) for r in await store.outbox_rows(chat_id=KEY.external_id)]
     answer_parts = [p for p in parts if "zin" in p]
     assert len(answer_parts) >= 7 and all(len(p) <= TEXT_LIMIT for p in answer_parts)
@@ -655,13 +648,11 @@ async def test_an_officers_answer_with_control_characters_reaches_the_initiator(
     store: Store, d: Dialogue
 ) -> None:
     desk = desk_for(store, d)
-    for text in ("wie wint de wedstrijd van zondag", "ja", "Feijenoord"):
-        await desk.handle(KEY, Inbound(text))
-    (ticket,) = await store.handoffs()
+    number = await hand_off(desk, KEY, "wie wint de wedstrijd van zondag", "Feijenoord")
     anna = await store.add_officer("Anna", telegram_id=501)
     tickets = Tickets(store, officers_chat=None)
-    await tickets.answer(ticket.ticket, anna, "Kijk op\x00 rotterdam.nl\r\n\ud800")
-    after = await store.handoff(ticket.ticket)
+    await tickets.answer(number, anna, "Kijk op\x00 rotterdam.nl\r\n\ud800")
+    after = await store.handoff(number)
     assert after is not None and after.answer == "Kijk op rotterdam.nl\n\ufffd"
     sent = (await store.outbox_rows(chat_id=KEY.external_id))[-1]
     assert str(sent.payload["text"]).endswith("Kijk op rotterdam.nl\n\ufffd")

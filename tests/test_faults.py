@@ -39,10 +39,6 @@ async def all_recorded(emu: BotApiEmulator, url: str, chats: list[int]) -> None:
         await store.close()
 
 
-async def run_all(jobs: list[Awaitable[Any]]) -> list[Any]:
-    return list(await asyncio.gather(*jobs))
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_kill_9_with_200_users_loses_and_repeats_nothing(
     backend: str, tmp_path: Path
@@ -84,7 +80,7 @@ async def test_kill_9_with_200_users_loses_and_repeats_nothing(
         emu.release()  # the killed bot's held requests never reach "Telegram"
         await bot.start()
         try:
-            results = await asyncio.wait_for(run_all(list(tasks.values())), timeout=180)
+            results = await asyncio.wait_for(asyncio.gather(*tasks.values()), timeout=180)
         except (AssertionError, TimeoutError):
             print(bot.stderr()[-4000:], [m["text"][:70] for m in emu.sent(OFFICERS)][-30:])
             raise

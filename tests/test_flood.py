@@ -17,7 +17,7 @@ from loketbot.errors import ConfigError
 from loketbot.store import ChatKey, Store
 from loketbot.texts import say
 from loketbot.tickets import Tickets
-from tests.test_privacy import deliver_all, hand_off
+from tests.conftest import deliver_all, hand_off
 
 FLOODER = ChatKey("telegram", "666")
 OTHER = ChatKey("telegram", "777")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import JSON, String, Text, cast, func, select
 
@@ -12,12 +10,11 @@ from loketbot.conversation import ForgetRequested
 from loketbot.desk import Desk
 from loketbot.dialogue import Conversation, Dialogue, Inbound, Outcome
 from loketbot.models import Base
-from loketbot.outbox import Sender
-from loketbot.store import ChatKey, OutboxRecord, Store
+from loketbot.store import ChatKey, Store
 from loketbot.store_privacy import ANONYMOUS, FORGOTTEN
 from loketbot.store_suggestions import add_suggestion
 from loketbot.tickets import TicketError, Tickets
-from tests.conftest import ROOT
+from tests.conftest import ROOT, deliver_all, hand_off
 
 ALICE = ChatKey("telegram", "1001")
 BOB = ChatKey("telegram", "1002")
@@ -108,28 +105,6 @@ def test_typed_answers_to_vergeet(dialogue: Dialogue) -> None:
 
 
 # --- the desk and the store ---------------------------------------------------------------------
-
-
-async def deliver_all(store: Store) -> list[tuple[str, str, dict[str, Any]]]:
-    """Send every due row as Telegram would; cards get message ids."""
-    sent: list[tuple[str, str, dict[str, Any]]] = []
-
-    async def deliver(row: OutboxRecord, payload: dict[str, Any]) -> dict[str, Any]:
-        sent.append((row.chat_id, row.kind, payload))
-        return {"message_id": 500 + len(sent)}
-
-    sender = Sender(store, {"telegram": deliver})
-    while await sender.run_once():
-        pass
-    return sent
-
-
-async def hand_off(desk: Desk, key: ChatKey, question: str, extra: str) -> int:
-    await desk.handle(key, Inbound(text=question))
-    await desk.handle(key, Inbound(button="h:yes"))
-    await desk.handle(key, Inbound(text=extra))
-    latest = [h for h in await desk.store.handoffs() if h.external_id == key.external_id]
-    return latest[-1].ticket
 
 
 async def test_vergeet_deletes_the_texts_and_keeps_anonymous_tickets(

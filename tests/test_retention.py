@@ -20,9 +20,9 @@ from loketbot.store import ChatKey, Store
 from loketbot.store_privacy import ANONYMOUS, EXPIRED
 from loketbot.store_suggestions import add_suggestion
 from loketbot.tickets import Tickets
-from tests.conftest import KNOWLEDGE
+from tests.conftest import KNOWLEDGE, deliver_all, hand_off
 from tests.dbs import BACKENDS, database
-from tests.test_privacy import deliver_all, hand_off, rows_containing
+from tests.test_privacy import rows_containing
 
 GROUP = "-100"
 CLOSED = ChatKey("telegram", "2001")  # an old ticket, closed long ago
