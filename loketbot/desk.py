@@ -99,46 +99,62 @@ class Desk:
         if verdict != "ok":
             return await self._refuse(key, turn_id, notice=verdict == "notice")
         dialogue = self.dialogue  # one knowledge set for the whole turn, even during a reload
-        async with self.store.turn(key) as turn:
-            if update_id is not None and await turn.seen_update(update_id):
+
+        def body(turn: Turn) -> list[Reply]:
+            if update_id is not None and turn.seen_update(update_id):
                 log.info("update %s for %s already handled", update_id, key.channel)
                 return []
-            latest = await turn.latest_handoff()
-            before = Conversation.from_json(turn.state)
-            with MATCH_SECONDS.time():
-                outcome = dialogue.step(before, replace(inbound, ticket=self._ticket_info(latest)))
-            match = outcome.match
-            turn.add_message(
-                "in",
-                inbound.text if inbound.button is None else f"[{inbound.button}]",
-                intent=match.intent if match else None,
-                score=match.score if match else None,
-                action=match.action if match else None,
-            )
-            replies = list(outcome.replies)
-            for event in outcome.events:
-                if isinstance(event, HandoffRequested):
-                    ticket = await self._hand_off(turn, event, outcome.conversation)
-                    last = replies[-1]
-                    ticket_line = say("ticket", event.lang, ticket=ticket)
-                    replies[-1] = replace(last, text=f"{last.text}\n\n{ticket_line}")
-                elif isinstance(event, FollowUp):
-                    await self._follow_up(turn, event, turn_id)
-                elif isinstance(event, FeedbackGiven):
-                    turn.add_feedback(event.entry_id, event.helpful)
-                elif isinstance(event, ForgetRequested):
-                    await self._forget(turn, turn_id)
-            if pressed_message_id is not None:
-                turn.add_outbox(
-                    "edit_markup",
-                    {"message_id": pressed_message_id},
-                    key=f"unbutton:{key.channel}:{key.external_id}:{pressed_message_id}",
-                )
-            self._queue(turn, key, replies, turn_id)
-            if outcome.conversation.lang != before.lang:
-                turn.set_lang(outcome.conversation.lang)
-            turn.save_state(outcome.conversation.to_json())
+            return self._decide(turn, key, dialogue, inbound, turn_id, pressed_message_id)
+
+        replies = await self.store.run_turn(key, body)
         self.on_commit()
+        return replies
+
+    def _decide(
+        self,
+        turn: Turn,
+        key: ChatKey,
+        dialogue: Dialogue,
+        inbound: Inbound,
+        turn_id: str,
+        pressed_message_id: int | None,
+    ) -> list[Reply]:
+        """Step the dialogue and write what it decided into the turn (runs in its transaction)."""
+        latest = turn.latest_handoff()
+        before = Conversation.from_json(turn.state)
+        with MATCH_SECONDS.time():
+            outcome = dialogue.step(before, replace(inbound, ticket=self._ticket_info(latest)))
+        match = outcome.match
+        turn.add_message(
+            "in",
+            inbound.text if inbound.button is None else f"[{inbound.button}]",
+            intent=match.intent if match else None,
+            score=match.score if match else None,
+            action=match.action if match else None,
+        )
+        replies = list(outcome.replies)
+        for event in outcome.events:
+            if isinstance(event, HandoffRequested):
+                ticket = self._hand_off(turn, event, dialogue)
+                last = replies[-1]
+                ticket_line = say("ticket", event.lang, ticket=ticket)
+                replies[-1] = replace(last, text=f"{last.text}\n\n{ticket_line}")
+            elif isinstance(event, FollowUp):
+                self._follow_up(turn, event, turn_id, dialogue)
+            elif isinstance(event, FeedbackGiven):
+                turn.add_feedback(event.entry_id, event.helpful)
+            elif isinstance(event, ForgetRequested):
+                self._forget(turn, turn_id, dialogue)
+        if pressed_message_id is not None:
+            turn.add_outbox(
+                "edit_markup",
+                {"message_id": pressed_message_id},
+                key=f"unbutton:{key.channel}:{key.external_id}:{pressed_message_id}",
+            )
+        self._queue(turn, key, replies, turn_id)
+        if outcome.conversation.lang != before.lang:
+            turn.set_lang(outcome.conversation.lang)
+        turn.save_state(outcome.conversation.to_json())
         return replies
 
     def _flood_verdict(self, key: ChatKey, update_id: int | None) -> str:
@@ -159,24 +175,28 @@ class Desk:
             log.debug("flood: message of %s chat %s dropped", key.channel, key.external_id)
             return []
         log.info("flood: a %s chat is over the limit; it gets one notice", key.channel)
-        async with self.store.turn(key) as turn:
+
+        def body(turn: Turn) -> Reply:
             reply = Reply(say("flood", Conversation.from_json(turn.state).lang))
             turn.add_outbox(
                 "message",
                 {"text": reply.text, "buttons": []},
                 key=f"flood:{key.channel}:{key.external_id}:{turn_id}",
             )
+            return reply
+
+        reply = await self.store.run_turn(key, body)
         self.on_commit()
         return [reply]
 
-    async def _forget(self, turn: Turn, turn_id: str) -> None:
+    def _forget(self, turn: Turn, turn_id: str, dialogue: Dialogue) -> None:
         """The user's /vergeet, confirmed: delete and anonymise; the group's cards show it."""
-        tickets = await turn.forget()
+        tickets = turn.forget()
         log.info("chat data deleted on request; %d ticket(s) anonymised", len(tickets))
         if not self.officers_chat:
             return
         for record in tickets:
-            self._edit_card(turn, record, f"forget:{turn_id}")
+            self._edit_card(turn, record, f"forget:{turn_id}", dialogue)
 
     def _ticket_info(self, latest: HandoffRecord | None) -> TicketInfo | None:
         if latest is None:
@@ -203,12 +223,12 @@ class Desk:
                 )
                 number += 1
 
-    async def _hand_off(self, turn: Turn, event: HandoffRequested, conv: Conversation) -> int:
+    def _hand_off(self, turn: Turn, event: HandoffRequested, dialogue: Dialogue) -> int:
         flow = event.context.get("flow") or {}
         area = flow.get("answers", {}).get("area") if isinstance(flow, dict) else None
         candidates = event.context.get("candidates") or []
         topic = candidates[0]["intent"] if candidates else None
-        ticket = await turn.add_handoff(
+        ticket = turn.add_handoff(
             question=event.question,
             lang=event.lang,
             context=event.context,
@@ -217,11 +237,11 @@ class Desk:
         )
         log.info("handoff %s created", ticket)
         if self.officers_chat:
-            record = await turn.latest_handoff()
+            record = turn.latest_handoff()
             if record is not None:
                 turn.add_outbox(
                     "message",
-                    card_payload(record, self.dialogue.knowledge, new=True),
+                    card_payload(record, dialogue.knowledge, new=True),
                     key=f"card:{ticket}",
                     channel=CARD_CHANNEL,
                     chat_id=self.officers_chat,
@@ -229,8 +249,8 @@ class Desk:
                 )
         return ticket
 
-    async def _follow_up(self, turn: Turn, event: FollowUp, turn_id: str) -> None:
-        record = await turn.ticket_followup(event.ticket, event.text, reopen=event.reopen)
+    def _follow_up(self, turn: Turn, event: FollowUp, turn_id: str, dialogue: Dialogue) -> None:
+        record = turn.ticket_followup(event.ticket, event.text, reopen=event.reopen)
         if not self.officers_chat:
             return
         prefix = "Heropend, aanvulling" if event.reopen else "Aanvulling"
@@ -248,14 +268,14 @@ class Desk:
             ticket=record.ticket,
         )
         if event.reopen:  # the card shows the ticket as open again
-            self._edit_card(turn, record, f"reopen:{turn_id}")
+            self._edit_card(turn, record, f"reopen:{turn_id}", dialogue)
 
-    def _edit_card(self, turn: Turn, record: HandoffRecord, why: str) -> None:
+    def _edit_card(self, turn: Turn, record: HandoffRecord, why: str, dialogue: Dialogue) -> None:
         """Queue an edit of the ticket's card in the officers' group to show `record` as it is."""
         assert self.officers_chat is not None
         turn.add_outbox(
             "edit_text",
-            card_payload(record, self.dialogue.knowledge, new=False),
+            card_payload(record, dialogue.knowledge, new=False),
             key=f"card-edit:{record.ticket}:{why}",
             channel=CARD_CHANNEL,
             chat_id=self.officers_chat,

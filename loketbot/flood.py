@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["DEFAULT_FLOOD_LIMIT", "FloodGuard", "Verdict", "flood_problem"]
 
+import time
 from typing import Literal
 
 from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
@@ -20,6 +21,26 @@ DEFAULT_FLOOD_LIMIT = "8 per 10 seconds; 30 per minute"
 OFF = "off"
 
 Verdict = Literal["ok", "notice", "drop"]
+PRUNE_SECONDS = 10.0
+
+
+class _PrunedMemoryStorage(MemoryStorage):
+    """limits' MemoryStorage, without its expiry thread: that one starts a thread every 10 ms
+    while there is traffic and walks every key in it (7% of the bot's CPU at 1,000 chats).
+    The moving window reads the entries' times itself; dropping expired entries only frees
+    memory, so it is done here every PRUNE_SECONDS, inline."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer.cancel()
+        self._pruned = time.monotonic()
+
+    # Replaces the base class's private scheduler, which every hit calls (name-mangled there).
+    def _MemoryStorage__schedule_expiry(self) -> None:
+        now = time.monotonic()
+        if now - self._pruned >= PRUNE_SECONDS:
+            self._pruned = now
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
 def flood_problem(spec: str) -> str | None:
@@ -47,7 +68,7 @@ class FloodGuard:
         # One notice per chat within the longest window: later refusals are dropped quietly.
         longest = max(item.get_expiry() for item in self._items)
         self._notice: RateLimitItem = RateLimitItemPerSecond(1, longest)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(_PrunedMemoryStorage())
 
     def check(self, channel: str, chat: str) -> Verdict:
         """Count one message of the chat: "ok" to handle it, "notice" to say so once, or "drop"."""

@@ -22,11 +22,12 @@ __all__ = [
     "Suggestion",
     "UTCDateTime",
     "User",
+    "table_of",
     "utcnow",
 ]
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -62,6 +64,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, for Core statements on the hot paths (typed as the Table it is)."""
+    return cast("Table", model.__table__)
 
 
 def utcnow() -> datetime:

@@ -5,7 +5,9 @@ leases only the oldest undelivered row of each chat, so a chat's messages go out
 while different chats go out side by side. A channel's `Deliver` function turns a row into
 API calls and maps its errors onto DeliveryRetry (try again later) or DeliveryFailed (give up
 on this row). The window in which a message can be sent twice is between the API's success
-and `outbox_sent` committing: one row at most, on a crash at exactly that moment.
+and its "sent" mark committing: only the rows delivered at that moment, on a crash then.
+Marks are written one transaction at a time, each with every row delivered meanwhile, so a
+busy outbox costs one transaction per batch rather than per message.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class Sender:
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
         self._wake = asyncio.Event()
+        self._unrecorded: dict[int, dict[str, Any]] = {}
+        self._recording = asyncio.Lock()
 
     def wake(self) -> None:
         """New rows are committed: deliver without waiting for the next poll."""
@@ -130,16 +134,27 @@ class Sender:
 
     async def _record_sent(self, row: OutboxRecord, result: dict[str, Any]) -> None:
         """Mark a delivered row sent, waiting out a database outage: giving up would send it
-        again after the lease, a duplicate the user would see."""
+        again after the lease, a duplicate the user would see. Rows delivered while a mark is
+        being written are written together by whoever gets the lock next."""
+        self._unrecorded[row.id] = result
         pause = 0.25
-        while True:
-            try:
-                await self.store.outbox_sent(row.id, result, now=self.clock())
-                return
-            except StoreError as exc:
-                log.warning("outbox %s delivered but not yet recorded: %s", row.id, exc)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
+        while row.id in self._unrecorded:
+            async with self._recording:
+                batch = dict(self._unrecorded)
+                if row.id not in batch:
+                    return  # an earlier holder wrote it with its batch
+                try:
+                    await self.store.outbox_sent_many(batch, now=self.clock())
+                except StoreError as exc:
+                    log.warning(
+                        "%d outbox row(s) delivered but not yet recorded: %s", len(batch), exc
+                    )
+                else:
+                    for row_id in batch:
+                        self._unrecorded.pop(row_id, None)
+                    return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
     async def _resolve(self, row: OutboxRecord) -> dict[str, Any]:
         """Fill in the ticket card's message id, known only once the card was sent."""

@@ -31,7 +31,7 @@ async def purge(settings: Settings, *, days: int, dry_run: bool, out: TextIO) ->
     store = await Store.open(settings.database_url)
     try:
         async with store.writing("purge old data from") as session:
-            counts, tickets = await purge_older(session, cutoff)
+            counts, tickets = await session.run_sync(purge_older, cutoff)
             if dry_run:
                 await session.rollback()
             else:
@@ -49,7 +49,7 @@ async def purge(settings: Settings, *, days: int, dry_run: bool, out: TextIO) ->
                         chat_id=record.card_chat_id,
                         ticket=record.ticket,
                     )
-                await cards.write(session)
+                await session.run_sync(cards.write)
     finally:
         await store.close()
     if dry_run:

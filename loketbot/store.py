@@ -22,7 +22,8 @@ __all__ = [
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -30,14 +31,14 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import ColumnElement, Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
 )
+from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import StoreError
 from .models import (
@@ -47,11 +48,10 @@ from .models import (
     Message,
     Officer,
     User,
-    utcnow,
 )
 from .store_engine import DB_ERRORS as _DB_ERRORS
 from .store_engine import IMMEDIATE as _IMMEDIATE
-from .store_engine import create_engine, reason, shown_url, transient
+from .store_engine import create_engine, file_writer_engine, reason, shown_url, transient
 from .store_outbox import lease_due, mark_dead, mark_retry, mark_sent, outbox_rows
 from .store_records import (
     ChatKey,
@@ -71,11 +71,11 @@ from .store_tickets import (
     officers,
     ticket_events,
 )
-from .store_turn import Turn
+from .store_turn import Turn, open_turn
 
 log = logging.getLogger(__name__)
 
-_Row = TypeVar("_Row", User, Conversation)
+_T = TypeVar("_T")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # How long writes fail at once after the database was found away or locked.
@@ -98,6 +98,17 @@ class Store:
         # SQLite has one writer at a time anyway; queueing here instead of in SQLite's busy
         # handler leaves its timeout for other processes (and lets an in-memory database work).
         self._sqlite_writer = asyncio.Lock() if self._sqlite else None
+        # On a SQLite file, the busiest transactions (turns, outbox) run whole in one thread
+        # with a plain sqlite3 connection: one hop per transaction instead of several per
+        # statement, which is what aiosqlite costs.
+        writer = file_writer_engine(engine)
+        self._file_writes: sessionmaker[Session] | None = None
+        self._file_writer: ThreadPoolExecutor | None = None
+        if writer is not None:
+            self._file_writes = sessionmaker(
+                writer.execution_options(**{_IMMEDIATE: True}), expire_on_commit=False
+            )
+            self._file_writer = ThreadPoolExecutor(1, thread_name_prefix="loketbot-sqlite")
         # After the database was away or locked, writes fail at once for a moment instead of
         # each waiting out its own timeout in turn; the next write after it tries for real.
         self._away_until = 0.0
@@ -124,6 +135,11 @@ class Store:
 
     async def close(self) -> None:
         """Close every connection."""
+        if self._file_writer is not None and self._file_writes is not None:
+            writer = self._file_writer
+            bind = self._file_writes.kw["bind"]
+            await asyncio.get_running_loop().run_in_executor(writer, bind.dispose)
+            writer.shutdown()
         await self._engine.dispose()
 
     async def ping(self) -> None:
@@ -134,9 +150,20 @@ class Store:
         except _DB_ERRORS as exc:
             raise self._error("cannot reach", exc) from exc
 
-    def turn(self, key: ChatKey) -> AbstractAsyncContextManager[Turn]:
-        """One transaction for one incoming message; turns of the same chat run one at a time."""
-        return self._turn(key)
+    async def run_turn(self, key: ChatKey, body: Callable[[Turn], _T]) -> _T:
+        """Run `body` on the chat's Turn in one transaction and commit; returns what it returns.
+
+        `body` is synchronous and may run in another thread: it must not touch the event loop.
+        Turns of the same chat run one at a time. Nothing is written when `body` raises.
+        """
+
+        def turn(session: Session) -> _T:
+            current = open_turn(session, key)
+            result = body(current)
+            current._finish()
+            return result
+
+        return await self._run_write(turn, "save a turn in")
 
     async def handoffs(self, status: str | None = None) -> list[HandoffRecord]:
         """Handoffs by ticket number, all or only those with `status`."""
@@ -209,8 +236,8 @@ class Store:
 
         `reclaim` also takes rows still leased: only for a chat whose one sender restarted.
         """
-        async with self._write("lease outbox rows in") as session:
-            return await lease_due(
+        return await self._run_write(
+            lambda session: lease_due(
                 session,
                 now=now,
                 lease_seconds=lease_seconds,
@@ -218,12 +245,22 @@ class Store:
                 channel=channel,
                 chat_id=chat_id,
                 reclaim=reclaim,
-            )
+            ),
+            "lease outbox rows in",
+        )
 
     async def outbox_sent(self, row_id: int, result: dict[str, Any], *, now: datetime) -> None:
         """Mark the row sent with the channel's result; a ticket's card row sets the card ids."""
-        async with self._write(f"mark outbox row {row_id} sent in") as session:
-            await mark_sent(session, row_id, result, now=now)
+        await self.outbox_sent_many({row_id: result}, now=now)
+
+    async def outbox_sent_many(
+        self, results: Mapping[int, dict[str, Any]], *, now: datetime
+    ) -> None:
+        """Mark rows sent, each with its channel's result, in one transaction."""
+        await self._run_write(
+            lambda session: mark_sent(session, results, now=now),
+            f"mark {len(results)} outbox row(s) sent in",
+        )
 
     async def outbox_retry(self, row_id: int, error: str, *, not_before: datetime) -> None:
         """Put the row back as pending from `not_before`, one attempt more."""
@@ -274,21 +311,6 @@ class Store:
             return await officers(session)
 
     @asynccontextmanager
-    async def _turn(self, key: ChatKey) -> AsyncIterator[Turn]:
-        """Lock the chat's conversation, hand out a Turn, commit or roll back."""
-        async with self._transaction() as session:
-            try:
-                turn = await self._begin_turn(session, key)
-            except _DB_ERRORS as exc:
-                raise self._error("cannot start a turn in", exc) from exc
-            yield turn
-            try:
-                await turn._finish()
-                await session.commit()
-            except _DB_ERRORS as exc:
-                raise self._error("cannot save a turn in", exc) from exc
-
-    @asynccontextmanager
     async def _ticket(self, ticket: int) -> AsyncIterator[TicketTx]:
         """Lock the ticket's row, hand out a TicketTx, commit or roll back."""
         async with self._transaction() as session:
@@ -320,6 +342,29 @@ class Store:
                         log.warning("rollback failed on %s", self._url, exc_info=True)
                     raise
 
+    async def _run_write(self, work: Callable[[Session], _T], doing: str) -> _T:
+        """Run `work` in one write transaction and commit: on a SQLite file in the writer
+        thread, otherwise in a greenlet of an async session. Errors name `doing`."""
+        async with self._sqlite_writer or nullcontext():
+            if time.monotonic() < self._away_until:
+                raise StoreError(f"database {self._url} was away a moment ago", transient=True)
+            try:
+                if self._file_writer is not None:
+                    loop = asyncio.get_running_loop()
+                    return await loop.run_in_executor(self._file_writer, self._in_thread, work)
+                async with self._writes() as session:
+                    result = await session.run_sync(work)
+                    await session.commit()
+                    return result
+            except _DB_ERRORS as exc:
+                raise self._error(f"cannot {doing}", exc) from exc
+
+    def _in_thread(self, work: Callable[[Session], _T]) -> _T:
+        """The writer thread's side of _run_write: rolled back when `work` raises."""
+        assert self._file_writes is not None
+        with self._file_writes() as session, session.begin():
+            return work(session)
+
     @asynccontextmanager
     async def _write(self, doing: str) -> AsyncIterator[AsyncSession]:
         """A write transaction of the store's own, committed at the end; errors name `doing`."""
@@ -346,46 +391,6 @@ class Store:
                 yield session
         except _DB_ERRORS as exc:
             raise self._error(f"cannot {doing}", exc) from exc
-
-    async def _begin_turn(self, session: AsyncSession, key: ChatKey) -> Turn:
-        """Get or create the user and conversation, holding the conversation's row lock."""
-        # On SQLite the first statement starts the transaction with BEGIN IMMEDIATE (see
-        # store_engine.create_engine), which already excludes every other writer, in any process.
-        user = await self._get_or_create(
-            session,
-            User,
-            (User.channel == key.channel, User.external_id == key.external_id),
-            {"channel": key.channel, "external_id": key.external_id, "created_at": utcnow()},
-        )
-        # On PostgreSQL, FOR UPDATE makes a second turn of this chat wait for our commit.
-        conversation = await self._get_or_create(
-            session,
-            Conversation,
-            (Conversation.user_id == user.id,),
-            {"user_id": user.id, "state": None, "version": 0, "updated_at": utcnow()},
-            lock=True,
-        )
-        return Turn(session, user, conversation, self._error)
-
-    async def _get_or_create(
-        self,
-        session: AsyncSession,
-        model: type[_Row],
-        where: tuple[ColumnElement[bool], ...],
-        values: dict[str, Any],
-        *,
-        lock: bool = False,
-    ) -> _Row:
-        """Select the row; if missing insert it (a concurrent insert wins) and select again."""
-        query = select(model).where(*where)
-        if lock:
-            query = query.with_for_update()
-        found = (await session.scalars(query)).first()
-        if found is not None:
-            return found
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        await session.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
-        return (await session.scalars(query)).one()
 
     async def _migrate(self) -> None:
         """Run `alembic upgrade head` on one of our connections, in one transaction."""

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-__all__ = ["DB_ERRORS", "IMMEDIATE", "create_engine", "reason", "shown_url", "transient"]
+__all__ = [
+    "DB_ERRORS",
+    "IMMEDIATE",
+    "create_engine",
+    "file_writer_engine",
+    "reason",
+    "shown_url",
+    "transient",
+]
 
 from pathlib import Path
 from typing import Any
 
 from alembic.util import CommandError
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     DBAPIError,
@@ -37,8 +46,27 @@ def create_engine(url: str) -> AsyncEngine:
         return create_async_engine(parsed, pool_pre_ping=True, connect_args=connect)
     _make_parent_dir(parsed)
     engine = create_async_engine(parsed)
+    _set_up_sqlite(engine.sync_engine)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def file_writer_engine(engine: AsyncEngine) -> Engine | None:
+    """For a SQLite file: a plain (synchronous) engine on the same file, for the store's writer
+    thread; None for other databases (and in-memory SQLite, which one connection must hold)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.query.get("uri") or url.query.get("mode"):
+        return None
+    sync = create_sync_engine(url.set(drivername="sqlite+pysqlite"))
+    _set_up_sqlite(sync)
+    return sync
+
+
+def _set_up_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, and our own BEGIN [IMMEDIATE] on every connection of `engine`."""
+
+    @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         # The driver's own implicit BEGIN is deferred and skipped for DDL; we emit our own.
         dbapi_connection.isolation_level = None
@@ -52,12 +80,10 @@ def create_engine(url: str) -> AsyncEngine:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
 
 
 def _make_parent_dir(url: URL) -> None:

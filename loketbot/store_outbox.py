@@ -17,23 +17,46 @@ __all__ = [
 ]
 
 import copy
+import functools
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, update
+from sqlalchemy import Insert, Row, and_, bindparam, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session
 
 from .errors import StoreError
-from .models import OUTBOX_KINDS, OUTBOX_STATUSES, Handoff, Outbox, utcnow
-from .store_records import OutboxRecord, insert_ignoring, outbox_record
+from .models import OUTBOX_KINDS, OUTBOX_STATUSES, Handoff, Outbox, table_of, utcnow
+from .store_records import OutboxRecord, outbox_record
 
 log = logging.getLogger(__name__)
 
 # Errors are stored for the console, cut to this length (they must not carry message text).
 ERROR_CHARS = 200
 _UNDELIVERED = ("pending", "sending")
+_OUTBOX = table_of(Outbox)
+_HANDOFFS = table_of(Handoff)
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        status="sent",
+        sent_at=bindparam("sent_at", type_=_OUTBOX.c.sent_at.type),
+        lease_until=None,
+        error=None,
+        result=bindparam("row_result", type_=_OUTBOX.c.result.type),
+    )
+)
+
+
+@functools.cache
+def _insert_new(dialect: str) -> Insert:
+    """INSERT of outbox rows that skips a key already in the table."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(_OUTBOX).on_conflict_do_nothing(index_elements=["key"])
 
 
 class OutboxBuffer:
@@ -67,23 +90,22 @@ class OutboxBuffer:
                 "ticket": ticket,
             }
 
-    async def write(self, session: AsyncSession) -> None:
+    def write(self, session: Session) -> None:
         """Insert the rows in the order they were added; keys already in the table are skipped."""
+        if not self._rows:
+            return
         now = utcnow()
-        for values in self._rows.values():
-            row = {
-                **values,
-                "status": "pending",
-                "attempts": 0,
-                "not_before": now,
-                "created_at": now,
-            }
-            await insert_ignoring(session, Outbox, ["key"], row)
+        rows = [
+            {**values, "status": "pending", "attempts": 0, "not_before": now, "created_at": now}
+            for values in self._rows.values()
+        ]
+        connection = session.connection()
+        connection.execute(_insert_new(connection.dialect.name), rows)
         self._rows.clear()
 
 
-async def lease_due(
-    session: AsyncSession,
+def lease_due(
+    session: Session,
     *,
     now: datetime,
     lease_seconds: float,
@@ -97,61 +119,89 @@ async def lease_due(
     _check_aware(now, "now")
     if lease_seconds <= 0 or limit < 1:
         raise ValueError("lease_seconds must be positive and limit at least 1")
-    older = aliased(Outbox)
+    older = _OUTBOX.alias("older")
     waits = (
-        select(older.id)
+        select(older.c.id)
         .where(
-            older.channel == Outbox.channel,
-            older.chat_id == Outbox.chat_id,
-            older.id < Outbox.id,
-            older.status.in_(_UNDELIVERED),
+            older.c.channel == _OUTBOX.c.channel,
+            older.c.chat_id == _OUTBOX.c.chat_id,
+            older.c.id < _OUTBOX.c.id,
+            older.c.status.in_(_UNDELIVERED),
         )
         .exists()
     )
+    status = _OUTBOX.c.status
     due = or_(
-        and_(Outbox.status == "pending", Outbox.not_before <= now),
-        and_(Outbox.status == "sending", or_(Outbox.lease_until <= now, literal(reclaim))),
+        and_(status == "pending", _OUTBOX.c.not_before <= now),
+        and_(status == "sending", or_(_OUTBOX.c.lease_until <= now, literal(reclaim))),
     )
-    query = select(Outbox).where(due, ~waits)
+    query = select(_OUTBOX).where(due, ~waits)
     if channel is not None:
-        query = query.where(Outbox.channel == channel)
+        query = query.where(_OUTBOX.c.channel == channel)
     if chat_id is not None:
-        query = query.where(Outbox.chat_id == chat_id)
+        query = query.where(_OUTBOX.c.chat_id == chat_id)
     # PostgreSQL: rows another caller is leasing are skipped, and a row that caller has leased
     # meanwhile fails the re-checked condition. SQLite: the whole transaction is exclusive.
-    query = (
-        query.order_by(Outbox.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=Outbox)
-        .execution_options(populate_existing=True)
-    )
-    rows = list((await session.scalars(query)).all())
-    until = now + timedelta(seconds=lease_seconds)
-    for row in rows:
-        row.status, row.lease_until = "sending", until
-    await session.flush()
-    return [outbox_record(row) for row in rows]
+    query = query.order_by(_OUTBOX.c.id).limit(limit).with_for_update(skip_locked=True, of=_OUTBOX)
+    connection = session.connection()
+    rows = connection.execute(query).all()
+    if rows:
+        until = now + timedelta(seconds=lease_seconds)
+        connection.execute(
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id.in_([row.id for row in rows]))
+            .values(status="sending", lease_until=until)
+        )
+    return [_leased_record(row) for row in rows]
 
 
-async def mark_sent(
-    session: AsyncSession, row_id: int, result: dict[str, Any], *, now: datetime
-) -> None:
-    """Mark the row sent; a ticket's card message also becomes the ticket's card."""
+def mark_sent(session: Session, results: Mapping[int, dict[str, Any]], *, now: datetime) -> None:
+    """Mark the rows sent, each with its result; a ticket's card message becomes its card."""
     _check_aware(now, "now")
-    row = await _locked(session, row_id)
-    row.status, row.sent_at, row.lease_until, row.error = "sent", now, None, None
-    row.result = copy.deepcopy(result)
-    if row.ticket is None or row.kind != "message" or not row.payload.get("card"):
+    if not results:
         return
-    message_id = result.get("message_id")
-    if not isinstance(message_id, int):
-        log.warning("outbox row %s: card for ticket %s has no message_id", row_id, row.ticket)
-        return
-    await session.execute(
-        update(Handoff)
-        .where(Handoff.id == row.ticket)
-        .values(card_chat_id=row.chat_id, card_message_id=message_id)
-        .execution_options(synchronize_session=False)
+    connection = session.connection()
+    connection.execute(
+        _MARK_SENT,
+        [
+            {"row_id": row_id, "sent_at": now, "row_result": copy.deepcopy(result)}
+            for row_id, result in results.items()
+        ],
+    )
+    cards = connection.execute(
+        select(_OUTBOX.c.id, _OUTBOX.c.chat_id, _OUTBOX.c.ticket, _OUTBOX.c.payload).where(
+            _OUTBOX.c.id.in_(list(results)),
+            _OUTBOX.c.ticket.is_not(None),
+            _OUTBOX.c.kind == "message",
+        )
+    ).all()
+    for row in cards:
+        if not row.payload.get("card"):
+            continue
+        message_id = results[row.id].get("message_id")
+        if not isinstance(message_id, int):
+            log.warning("outbox row %s: card for ticket %s has no message_id", row.id, row.ticket)
+            continue
+        connection.execute(
+            update(_HANDOFFS)
+            .where(_HANDOFFS.c.id == row.ticket)
+            .values(card_chat_id=row.chat_id, card_message_id=message_id)
+        )
+
+
+def _leased_record(row: Row[Any]) -> OutboxRecord:
+    return OutboxRecord(
+        id=row.id,
+        channel=row.channel,
+        chat_id=row.chat_id,
+        kind=row.kind,
+        payload=row.payload,
+        key=row.key,
+        status="sending",
+        attempts=row.attempts,
+        ticket=row.ticket,
+        created_at=row.created_at,
+        result=row.result,
     )
 
 

@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Delete, Update, delete, exists, func, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from .models import (
     Conversation,
@@ -68,30 +68,26 @@ class PurgeCounts:
         )
 
 
-async def forget_chat(
-    session: AsyncSession, conversation_id: int, key: ChatKey
-) -> list[HandoffRecord]:
+def forget_chat(session: Session, conversation_id: int, key: ChatKey) -> list[HandoffRecord]:
     """Delete the chat's messages and feedback and its undelivered outbox rows, blank the texts
     of the rows already sent, and anonymise its tickets (returned as they now read)."""
-    await session.flush()  # this turn's own messages go too
-    tickets = await anonymise_tickets(
-        session, [Handoff.conversation_id == conversation_id], FORGOTTEN
-    )
-    await session.execute(delete(Message).where(Message.conversation_id == conversation_id))
-    await session.execute(delete(Feedback).where(Feedback.conversation_id == conversation_id))
-    await _blank_outbox(
+    session.flush()  # this turn's own messages go too
+    tickets = anonymise_tickets(session, [Handoff.conversation_id == conversation_id], FORGOTTEN)
+    session.execute(delete(Message).where(Message.conversation_id == conversation_id))
+    session.execute(delete(Feedback).where(Feedback.conversation_id == conversation_id))
+    _blank_outbox(
         session, [Outbox.channel == key.channel, Outbox.chat_id == key.external_id], FORGOTTEN
     )
     return tickets
 
 
-async def anonymise_tickets(
-    session: AsyncSession, where: Sequence[ColumnElement[bool]], marker: str
+def anonymise_tickets(
+    session: Session, where: Sequence[ColumnElement[bool]], marker: str
 ) -> list[HandoffRecord]:
     """Replace the texts of the tickets matching `where` by `marker` and move them to ANONYMOUS;
     their suggestions are deleted. Returns the changed tickets; already anonymous ones are skipped.
     """
-    anonymous = await _anonymous_conversation(session)
+    anonymous = _anonymous_conversation(session)
     query = (
         select(Handoff)
         .where(*where, Handoff.conversation_id != anonymous)
@@ -99,7 +95,7 @@ async def anonymise_tickets(
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    handoffs = list((await session.scalars(query)).all())
+    handoffs = list((session.scalars(query)).all())
     for handoff in handoffs:
         handoff.question = marker
         handoff.context = _anonymous_context(handoff.context, marker)
@@ -108,29 +104,27 @@ async def anonymise_tickets(
         handoff.conversation_id = anonymous
     for start in range(0, len(handoffs), _BATCH):
         ids = [h.id for h in handoffs[start : start + _BATCH]]
-        await session.execute(
+        session.execute(
             update(HandoffEvent)
             .where(HandoffEvent.handoff_id.in_(ids), HandoffEvent.text.is_not(None))
             .values(text=marker)
             .execution_options(synchronize_session=False)
         )
-        await session.execute(delete(Suggestion).where(Suggestion.ticket.in_(ids)))
+        session.execute(delete(Suggestion).where(Suggestion.ticket.in_(ids)))
         # A card not sent yet still goes out (blanked), so that the edit that follows finds it.
-        await _blank_outbox(session, [Outbox.ticket.in_(ids)], marker, keep_cards=True)
-    await session.flush()
+        _blank_outbox(session, [Outbox.ticket.in_(ids)], marker, keep_cards=True)
+    session.flush()
     return [handoff_record(h, ANONYMOUS.channel, ANONYMOUS.external_id) for h in handoffs]
 
 
-async def purge_older(
-    session: AsyncSession, cutoff: datetime
-) -> tuple[PurgeCounts, list[HandoffRecord]]:
+def purge_older(session: Session, cutoff: datetime) -> tuple[PurgeCounts, list[HandoffRecord]]:
     """Delete what is older than `cutoff`: messages, feedback, delivered or given-up outbox rows,
     processed updates; anonymise tickets done (answered or closed) before it; reset conversation
     states untouched since, and remove chats with nothing left. The caller commits."""
     if cutoff.tzinfo is None:
         raise ValueError(f"cutoff must be a timezone-aware datetime, not {cutoff!r}")
     done_at = func.coalesce(Handoff.closed_at, Handoff.answered_at)
-    tickets = await anonymise_tickets(
+    tickets = anonymise_tickets(
         session,
         [
             Handoff.status.in_(("answered", "closed")),
@@ -139,31 +133,29 @@ async def purge_older(
         ],
         EXPIRED,
     )
-    anonymous = await _anonymous_conversation(session)
+    anonymous = _anonymous_conversation(session)
     old_chat = (Conversation.updated_at < cutoff, Conversation.id != anonymous)
-    messages = await _count(session, delete(Message).where(Message.created_at < cutoff))
-    feedback = await _count(session, delete(Feedback).where(Feedback.created_at < cutoff))
-    outbox = await _count(
+    messages = _count(session, delete(Message).where(Message.created_at < cutoff))
+    feedback = _count(session, delete(Feedback).where(Feedback.created_at < cutoff))
+    outbox = _count(
         session,
         delete(Outbox).where(Outbox.status.in_(("sent", "dead")), Outbox.created_at < cutoff),
     )
-    updates = await _count(
-        session, delete(ProcessedUpdate).where(ProcessedUpdate.created_at < cutoff)
-    )
-    conversations = await _count(
+    updates = _count(session, delete(ProcessedUpdate).where(ProcessedUpdate.created_at < cutoff))
+    conversations = _count(
         session,
         update(Conversation)
         .where(*old_chat, Conversation.state.is_not(None))
         .values(state=None, version=Conversation.version + 1)
         .execution_options(synchronize_session=False),
     )
-    chats = await _remove_empty_chats(session, old_chat, cutoff)
+    chats = _remove_empty_chats(session, old_chat, cutoff)
     counts = PurgeCounts(messages, feedback, outbox, updates, len(tickets), conversations, chats)
     return counts, tickets
 
 
-async def _remove_empty_chats(
-    session: AsyncSession, old_chat: tuple[ColumnElement[bool], ...], cutoff: datetime
+def _remove_empty_chats(
+    session: Session, old_chat: tuple[ColumnElement[bool], ...], cutoff: datetime
 ) -> int:
     """Delete conversations untouched since `cutoff` with nothing left, then their users."""
     empty = (
@@ -171,8 +163,8 @@ async def _remove_empty_chats(
         ~exists().where(Feedback.conversation_id == Conversation.id),
         ~exists().where(Handoff.conversation_id == Conversation.id),
     )
-    removed = await _count(session, delete(Conversation).where(*old_chat, *empty))
-    await session.execute(
+    removed = _count(session, delete(Conversation).where(*old_chat, *empty))
+    session.execute(
         delete(User).where(
             ~exists().where(Conversation.user_id == User.id),
             User.created_at < cutoff,
@@ -182,8 +174,8 @@ async def _remove_empty_chats(
     return removed
 
 
-async def _blank_outbox(
-    session: AsyncSession,
+def _blank_outbox(
+    session: Session,
     where: Sequence[ColumnElement[bool]],
     marker: str,
     *,
@@ -199,15 +191,15 @@ async def _blank_outbox(
         .execution_options(populate_existing=True)
     )
     doomed: list[int] = []
-    for row in (await session.scalars(query)).all():
+    for row in (session.scalars(query)).all():
         if row.status == "pending" and not (keep_cards and row.payload.get("card")):
             doomed.append(row.id)
         elif "text" in row.payload:
             row.payload = {**row.payload, "text": marker}
-    await session.flush()
+    session.flush()
     for start in range(0, len(doomed), _BATCH):
         ids = doomed[start : start + _BATCH]
-        await session.execute(delete(Outbox).where(Outbox.id.in_(ids)))
+        session.execute(delete(Outbox).where(Outbox.id.in_(ids)))
 
 
 def _anonymous_context(context: dict[str, Any] | None, marker: str) -> dict[str, Any]:
@@ -216,27 +208,25 @@ def _anonymous_context(context: dict[str, Any] | None, marker: str) -> dict[str,
     return {"extra": marker, "recent": [], "candidates": candidates}
 
 
-async def _anonymous_conversation(session: AsyncSession) -> int:
+def _anonymous_conversation(session: Session) -> int:
     """The id of ANONYMOUS's conversation, created on first use."""
     now = utcnow()
     user = {"channel": ANONYMOUS.channel, "external_id": ANONYMOUS.external_id, "created_at": now}
-    await insert_ignoring(session, User, ["channel", "external_id"], user)
+    insert_ignoring(session, User, ["channel", "external_id"], user)
     user_id = (
-        await session.scalars(
+        session.scalars(
             select(User.id).where(
                 User.channel == ANONYMOUS.channel, User.external_id == ANONYMOUS.external_id
             )
         )
     ).one()
-    await insert_ignoring(
+    insert_ignoring(
         session, Conversation, ["user_id"], {"user_id": user_id, "version": 0, "updated_at": now}
     )
-    return (
-        await session.scalars(select(Conversation.id).where(Conversation.user_id == user_id))
-    ).one()
+    return (session.scalars(select(Conversation.id).where(Conversation.user_id == user_id))).one()
 
 
-async def _count(session: AsyncSession, statement: Delete | Update) -> int:
+def _count(session: Session, statement: Delete | Update) -> int:
     """Run a DELETE or UPDATE and return how many rows it touched."""
-    result = await session.execute(statement)
+    result = session.execute(statement)
     return cast("CursorResult[Any]", result).rowcount

@@ -11,6 +11,7 @@ __all__ = [
     "TicketEvent",
     "handoff_query",
     "handoff_record",
+    "handoff_row_record",
     "insert_ignoring",
     "officer_record",
     "outbox_record",
@@ -18,12 +19,11 @@ __all__ = [
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from .models import Base, Conversation, Handoff, Officer, Outbox, User
 
@@ -143,6 +143,30 @@ def handoff_record(h: Handoff, channel: str, external_id: str) -> HandoffRecord:
     )
 
 
+def handoff_row_record(row: Row[Any]) -> HandoffRecord:
+    """A frozen record of a Core row with the handoffs columns, channel and external_id."""
+    return HandoffRecord(
+        ticket=row.id,
+        channel=row.channel,
+        external_id=row.external_id,
+        status=row.status,
+        lang=row.lang,
+        question=row.question,
+        context=row.context,
+        assigned_officer=row.assigned_officer,
+        answer=row.answer,
+        created_at=row.created_at,
+        claimed_at=row.claimed_at,
+        answered_at=row.answered_at,
+        closed_at=row.closed_at,
+        card_chat_id=row.card_chat_id,
+        card_message_id=row.card_message_id,
+        area=row.area,
+        topic=row.topic,
+        updated_at=row.updated_at,
+    )
+
+
 def outbox_record(row: Outbox) -> OutboxRecord:
     """A frozen record of an outbox row."""
     return OutboxRecord(
@@ -165,13 +189,12 @@ def officer_record(row: Officer) -> OfficerRecord:
     return OfficerRecord(row.id, row.name, row.role, row.telegram_id, row.password_hash)
 
 
-async def insert_ignoring(
-    session: AsyncSession, model: type[Base], columns: list[str], values: dict[str, Any]
+def insert_ignoring(
+    session: Session, model: type[Base], columns: list[str], values: dict[str, Any]
 ) -> bool:
     """INSERT ... ON CONFLICT (columns) DO NOTHING; True when the row was inserted."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=columns)
     )
-    result = await session.execute(statement)
-    return cast("CursorResult[Any]", result).rowcount == 1
+    return session.connection().execute(statement).rowcount == 1

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from .errors import StoreError
 from .models import HANDOFF_STATUSES, OFFICER_ROLES, Handoff, HandoffEvent, Officer, utcnow
@@ -65,11 +66,11 @@ class TicketTx:
 
     async def _finish(self) -> None:
         """Write what is still queued; the caller commits."""
-        await self._outbox.write(self._session)
+        await self._session.run_sync(self._outbox.write)
 
 
-async def new_handoff(
-    session: AsyncSession,
+def new_handoff(
+    session: Session,
     conversation_id: int,
     *,
     question: str,
@@ -92,25 +93,25 @@ async def new_handoff(
         updated_at=now,
     )
     session.add(handoff)
-    await session.flush()  # the database hands out the ticket number
+    session.flush()  # the database hands out the ticket number
     session.add(HandoffEvent(handoff_id=handoff.id, kind="created", text=question, created_at=now))
     return handoff.id
 
 
 async def lock_ticket(session: AsyncSession, ticket: int) -> TicketTx:
     """Lock the handoff row for this transaction; StoreError when there is no such ticket."""
-    found = await _locked_handoff(session, Handoff.id == ticket)
+    found = await session.run_sync(_locked_handoff, Handoff.id == ticket)
     if found is None:
         raise StoreError(f"no ticket {ticket}")
     handoff, record = found
     return TicketTx(session, handoff, record)
 
 
-async def add_followup(
-    session: AsyncSession, conversation_id: int, ticket: int, text: str, *, reopen: bool
+def add_followup(
+    session: Session, conversation_id: int, ticket: int, text: str, *, reopen: bool
 ) -> HandoffRecord:
     """Add the citizen's follow-up to their ticket, reopening it if asked and not open."""
-    found = await _locked_handoff(
+    found = _locked_handoff(
         session, Handoff.id == ticket, Handoff.conversation_id == conversation_id
     )
     if found is None:
@@ -181,8 +182,8 @@ async def officers(session: AsyncSession, *where: ColumnElement[bool]) -> list[O
     return [officer_record(o) for o in (await session.scalars(query)).all()]
 
 
-async def _locked_handoff(
-    session: AsyncSession, *where: ColumnElement[bool]
+def _locked_handoff(
+    session: Session, *where: ColumnElement[bool]
 ) -> tuple[Handoff, HandoffRecord] | None:
     """The handoff row (locked on PostgreSQL; SQLite's transaction is exclusive) and its record."""
     query = (
@@ -191,7 +192,7 @@ async def _locked_handoff(
         .with_for_update(of=Handoff)
         .execution_options(populate_existing=True)
     )
-    row = (await session.execute(query)).first()
+    row = session.execute(query).first()
     if row is None:
         return None
     handoff, channel, external_id = row
@@ -199,7 +200,7 @@ async def _locked_handoff(
 
 
 def _set_status(
-    session: AsyncSession,
+    session: Session | AsyncSession,
     handoff: Handoff,
     status: str,
     *,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -25,7 +26,7 @@ from loketbot.metrics import exposition
 from loketbot.models import Handoff, utcnow
 from loketbot.officers import hash_password
 from loketbot.reload import Reloader
-from loketbot.store import ChatKey, Store
+from loketbot.store import ChatKey, Store, Turn
 from loketbot.store_insight import counts, insight, unknown_questions
 from loketbot.store_suggestions import add_suggestion, suggestions
 from loketbot.tickets import Tickets
@@ -171,17 +172,20 @@ FIXTURE = [
 async def seed(store: Store) -> None:
     """Two chats: 8 inbound messages (6 questions), 1 reply, 2 handoffs (1 answered), feedback."""
     for number, chunk in enumerate((FIXTURE[:4], FIXTURE[4:])):
-        async with store.turn(ChatKey("memory", f"user-{number}")) as turn:
+
+        def _turn1(turn: Turn, number: int = number, chunk: Any = chunk) -> None:
             for said in chunk:
                 turn.add_message(
                     "in", said.text, intent=said.intent, score=said.score, action=said.action
                 )
             if number == 0:
                 turn.add_message("out", "antwoord")
-            await turn.add_handoff(question=chunk[-1].text, lang="nl", context={})
+            turn.add_handoff(question=chunk[-1].text, lang="nl", context={})
             turn.add_feedback("legal-form-stichting", number == 0)
             turn.add_feedback("legal-form-stichting", True)
             turn.add_feedback("permit-event", False)
+
+        await store.run_turn(ChatKey("memory", f"user-{number}"), _turn1)
     async with store.writing("answer a ticket in the test") as session:
         first = await session.get(Handoff, 1)
         assert first is not None

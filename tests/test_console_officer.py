@@ -22,7 +22,7 @@ from loketbot.desk import Desk
 from loketbot.dialogue import Dialogue
 from loketbot.officers import hash_password
 from loketbot.reload import Reloader
-from loketbot.store import ChatKey, Store
+from loketbot.store import ChatKey, Store, Turn
 from loketbot.store_suggestions import mark_suggestion, suggestions
 from loketbot.tickets import Tickets
 from loketbot.web.app import create_app
@@ -115,14 +115,16 @@ async def citizen_ticket(desk: Desk) -> int:
 
 
 async def plain_ticket(store: Store, question: str, who: str = "x") -> int:
-    async with store.turn(ChatKey("telegram", who)) as turn:
-        return await turn.add_handoff(
+    def _turn1(turn: Turn) -> Any:
+        return turn.add_handoff(
             question=question,
             lang="nl",
             context={"candidates": [{"intent": "permit-event", "score": 41.5}]},
             area="Noord",
             topic="permit-event",
         )
+
+    return await store.run_turn(ChatKey("telegram", who), _turn1)
 
 
 async def post_form(

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from loketbot.outbox import DeliveryFailed, DeliveryRetry, Sender
-from loketbot.store import ChatKey, OutboxRecord, Store
+from loketbot.store import ChatKey, OutboxRecord, Store, Turn
 
 
 class Clock:
@@ -20,9 +20,11 @@ class Clock:
 
 
 async def queue(store: Store, chat: str, *texts: str) -> None:
-    async with store.turn(ChatKey("test", chat)) as turn:
+    def _turn1(turn: Turn) -> Any:
         for n, text in enumerate(texts):
             turn.add_outbox("message", {"text": text}, key=f"{chat}:{text}:{n}")
+
+    await store.run_turn(ChatKey("test", chat), _turn1)
 
 
 async def test_transient_errors_retry_in_order_and_nothing_is_lost(tmp_path: Path) -> None:

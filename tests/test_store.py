@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -21,7 +23,7 @@ from sqlalchemy.sql import Executable
 
 from loketbot.errors import StoreError
 from loketbot.models import Base, Conversation, Handoff, User
-from loketbot.store import MIGRATIONS, ChatKey, OutboxRecord, Store
+from loketbot.store import MIGRATIONS, ChatKey, OutboxRecord, Store, Turn
 
 PG_URL = os.environ.get("LOKETBOT_TEST_DATABASE_URL")
 TABLES = {
@@ -89,18 +91,24 @@ class TestStore:
 
     async def test_state_survives_a_restart(self, url: str) -> None:
         first = await Store.open(url)
-        async with first.turn(ALICE) as turn:
+
+        def _turn1(turn: Turn) -> Any:
             assert (turn.state, turn.version) == (None, 0)
             turn.add_message("in", "Welke vergunning heb ik nodig?")
             turn.add_message("out", "Ja.", intent="permit-event", score=0.91, action="answer")
             turn.set_lang("en")
             turn.save_state({"flow": "permit", "step": 2, "answers": {"size": "small"}})
+
+        await first.run_turn(ALICE, _turn1)
         await first.close()
 
         second = await Store.open(url)
-        async with second.turn(ALICE) as turn:
+
+        def _turn2(turn: Turn) -> Any:
             assert turn.state == {"flow": "permit", "step": 2, "answers": {"size": "small"}}
             assert turn.version == 1
+
+        await second.run_turn(ALICE, _turn2)
         transcript = await second.transcript(ALICE)
         await second.close()
 
@@ -112,26 +120,39 @@ class TestStore:
         assert await _scalar(url, "SELECT lang FROM users") == "en"
 
     async def test_a_failed_turn_leaves_nothing_behind(self, store: Store) -> None:
-        async with store.turn(ALICE) as turn:
+        def _turn3(turn: Turn) -> Any:
             turn.add_message("in", "hallo")
             turn.save_state({"step": 1})
 
+        await store.run_turn(ALICE, _turn3)
+
         with pytest.raises(RuntimeError, match="boom"):  # the caller's own error, not wrapped
-            async with store.turn(ALICE) as turn:
+
+            def _turn4(turn: Turn) -> Any:
                 turn.add_message("in", "dit verdwijnt")
                 turn.save_state({"step": 2})
                 turn.add_feedback("permit-event", helpful=False)
-                await turn.add_handoff(question="dit verdwijnt", lang="nl", context={})
+                turn.add_handoff(question="dit verdwijnt", lang="nl", context={})
                 raise RuntimeError("boom")
+
+            await store.run_turn(ALICE, _turn4)
         with pytest.raises(RuntimeError, match="boom"):  # a brand-new chat leaves no user either
-            async with store.turn(BOB) as turn:
+
+            def _turn5(turn: Turn) -> Any:
                 turn.add_message("in", "ook weg")
                 raise RuntimeError("boom")
 
-        async with store.turn(ALICE) as turn:
+            await store.run_turn(BOB, _turn5)
+
+        def _turn6(turn: Turn) -> Any:
             assert (turn.state, turn.version) == ({"step": 1}, 1)
-        async with store.turn(BOB) as turn:
+
+        await store.run_turn(ALICE, _turn6)
+
+        def _turn7(turn: Turn) -> Any:
             assert (turn.state, turn.version) == (None, 0)
+
+        await store.run_turn(BOB, _turn7)
         assert [m.text for m in await store.transcript(ALICE)] == ["hallo"]
         assert await store.transcript(BOB) == []
         assert await store.handoffs() == []
@@ -141,8 +162,10 @@ class TestStore:
         asked = [(ALICE, "Kan ik subsidie krijgen?"), (BOB, "Who do I call?"), (ALICE, "En nu?")]
         tickets = []
         for key, question in asked:
-            async with store.turn(key) as turn:
-                ticket = await turn.add_handoff(question=question, lang="nl", context=context)
+            ticket = await store.run_turn(
+                key,
+                lambda turn, q=question: turn.add_handoff(question=q, lang="nl", context=context),
+            )
             tickets.append(ticket)
         assert tickets == sorted(set(tickets))
 
@@ -164,18 +187,23 @@ class TestStore:
         seen: list[int] = []
 
         async def bump(store: Store) -> None:
-            async with store.turn(ALICE) as turn:
+            def _turn9(turn: Turn) -> Any:
                 version = turn.version
                 count = (turn.state or {}).get("count", 0)
-                await asyncio.sleep(0.2)  # another turn would read the same version meanwhile
+                time.sleep(0.2)  # another turn would read the same version meanwhile
                 turn.save_state({"count": count + 1})
                 seen.append(version)
 
+            await store.run_turn(ALICE, _turn9)
+
         try:
             await asyncio.gather(*(bump(stores[i % 2]) for i in range(4)))
-            async with stores[0].turn(ALICE) as turn:
+
+            def _turn10(turn: Turn) -> Any:
                 assert turn.state == {"count": 4}
                 assert turn.version == 4
+
+            await stores[0].run_turn(ALICE, _turn10)
         finally:
             for opened in stores:
                 await opened.close()
@@ -183,11 +211,17 @@ class TestStore:
 
     async def test_transcript_is_the_latest_messages_oldest_first(self, store: Store) -> None:
         for n in range(5):
-            async with store.turn(ALICE) as turn:
+
+            def _turn11(turn: Turn, n: int = n) -> None:
                 turn.add_message("in", f"vraag {n}")
                 turn.add_message("out", f"antwoord {n}")
-        async with store.turn(BOB) as turn:
+
+            await store.run_turn(ALICE, _turn11)
+
+        def _turn12(turn: Turn) -> Any:
             turn.add_message("in", "van iemand anders")
+
+        await store.run_turn(BOB, _turn12)
         texts = [m.text for m in await store.transcript(ALICE, limit=3)]
         assert texts == ["antwoord 3", "vraag 4", "antwoord 4"]
         assert len(await store.transcript(ALICE)) == 10
@@ -195,8 +229,11 @@ class TestStore:
 
     async def test_migrations_create_the_schema_and_are_idempotent(self, url: str) -> None:
         first = await Store.open(url)
-        async with first.turn(ALICE) as turn:
+
+        def _turn13(turn: Turn) -> Any:
             turn.save_state({"kept": True})
+
+        await first.run_turn(ALICE, _turn13)
         await first.close()
 
         engine = create_async_engine(url)
@@ -209,8 +246,11 @@ class TestStore:
         assert await _scalar(url, "SELECT version_num FROM alembic_version") == HEAD
 
         second = await Store.open(url)  # nothing left to migrate: opens, data untouched
-        async with second.turn(ALICE) as turn:
+
+        def _turn14(turn: Turn) -> Any:
             assert (turn.state, turn.version) == ({"kept": True}, 1)
+
+        await second.run_turn(ALICE, _turn14)
         await second.close()
         assert await _scalar(url, "SELECT COUNT(*) FROM alembic_version") == 1
 
@@ -218,9 +258,12 @@ class TestStore:
 async def _add_chat_rows(store: Store, chats: int, rows: int) -> list[list[int]]:
     """`rows` outbox rows in each of `chats` chats, one turn per chat; their ids per chat."""
     for chat in range(chats):
-        async with store.turn(ChatKey("telegram", f"chat{chat}")) as turn:
+
+        def _turn15(turn: Turn, chat: int = chat) -> None:
             for n in range(rows):
                 turn.add_outbox("message", {"text": f"{chat}.{n}"}, key=f"k{chat}.{n}")
+
+        await store.run_turn(ChatKey("telegram", f"chat{chat}"), _turn15)
     ids: dict[str, list[int]] = {}
     for row in await store.outbox_rows():
         ids.setdefault(row.chat_id, []).append(row.id)
@@ -231,19 +274,26 @@ class TestOutboxAndTickets:
     """Outbox, processed updates, tickets and officers on every database."""
 
     async def test_outbox_rows_are_written_with_the_turn(self, store: Store) -> None:
-        async with store.turn(ALICE) as turn:
+        def _turn16(turn: Turn) -> Any:
             turn.add_outbox("message", {"text": "hallo", "buttons": []}, key="reply:1")
             turn.add_outbox("message", {"text": "nog eens"}, key="reply:1")  # same key: skipped
             turn.add_outbox("edit_markup", {"message_id": 7}, key="unbutton:7")
             turn.add_outbox("message", {"text": "kaart"}, key="card:1", channel="x", chat_id="-9")
-            assert await store.outbox_rows() == []  # nothing before the commit
+
+        await store.run_turn(ALICE, _turn16)
         with pytest.raises(RuntimeError, match="boom"):
-            async with store.turn(ALICE) as turn:
+
+            def _turn17(turn: Turn) -> Any:
                 turn.add_outbox("message", {"text": "weg"}, key="reply:2")
                 raise RuntimeError("boom")
-        async with store.turn(BOB) as turn:
+
+            await store.run_turn(ALICE, _turn17)
+
+        def _turn18(turn: Turn) -> Any:
             turn.add_outbox("message", {"text": "ander"}, key="reply:1")  # key used before
             turn.add_outbox("edit_text", {"text": "b"}, key="reply:3")
+
+        await store.run_turn(BOB, _turn18)
 
         rows = await store.outbox_rows()
         assert [(r.key, r.channel, r.chat_id, r.kind) for r in rows] == [
@@ -263,8 +313,11 @@ class TestOutboxAndTickets:
         assert [r.key for r in await store.outbox_rows(channel="terminal")] == ["reply:3"]
         assert await store.outbox_rows(status="sent") == []
         with pytest.raises(ValueError, match="kind"):
-            async with store.turn(ALICE) as turn:
+
+            def _turn19(turn: Turn) -> Any:
                 turn.add_outbox("photo", {}, key="x")
+
+            await store.run_turn(ALICE, _turn19)
 
     async def test_due_outbox_gives_each_chat_its_oldest_row_only(
         self, store: Store, url: str
@@ -359,8 +412,8 @@ class TestOutboxAndTickets:
             assert [r.id for r in sent if r.chat_id == f"chat{chat}"] == ids[chat]
 
     async def test_a_sent_card_becomes_the_tickets_card(self, store: Store) -> None:
-        async with store.turn(ALICE) as turn:
-            ticket = await turn.add_handoff(
+        def _turn20(turn: Turn) -> Any:
+            ticket = turn.add_handoff(
                 question="Wie helpt mij?", lang="nl", context={}, area="Noord", topic="dept-x"
             )
             turn.add_outbox(
@@ -372,6 +425,9 @@ class TestOutboxAndTickets:
                 ticket=ticket,
             )
             turn.add_outbox("message", {"text": "Je ticket"}, key="reply", ticket=ticket)
+            return ticket
+
+        ticket = await store.run_turn(ALICE, _turn20)
         now = datetime.now(UTC)
         card, reply = await store.due_outbox(now=now)
         assert (card.ticket, reply.ticket) == (ticket, ticket)
@@ -391,29 +447,49 @@ class TestOutboxAndTickets:
         assert await store.ticket_by_card("-100", 43) is None
 
     async def test_seen_update_records_an_update_once(self, store: Store) -> None:
-        async with store.turn(ALICE) as turn:
-            assert await turn.seen_update(500) is False
-            assert await turn.seen_update(500) is True  # within the same turn, too
-        async with store.turn(ALICE) as turn:
-            assert await turn.seen_update(500) is True
-        async with store.turn(ChatKey("terminal", "x")) as turn:
-            assert await turn.seen_update(500) is False  # update ids are per channel
+        def _turn21(turn: Turn) -> Any:
+            assert turn.seen_update(500) is False
+            assert turn.seen_update(500) is True  # within the same turn, too
+
+        await store.run_turn(ALICE, _turn21)
+
+        def _turn22(turn: Turn) -> Any:
+            assert turn.seen_update(500) is True
+
+        await store.run_turn(ALICE, _turn22)
+
+        def _turn23(turn: Turn) -> Any:
+            assert turn.seen_update(500) is False  # update ids are per channel
+
+        await store.run_turn(ChatKey("terminal", "x"), _turn23)
         with pytest.raises(RuntimeError):
-            async with store.turn(ALICE) as turn:
-                assert await turn.seen_update(501) is False
+
+            def _turn24(turn: Turn) -> Any:
+                assert turn.seen_update(501) is False
                 raise RuntimeError("crash before the commit")
-        async with store.turn(BOB) as turn:
-            assert await turn.seen_update(2**40) is False
-        async with store.turn(ALICE) as turn:
-            assert await turn.seen_update(501) is False  # the rolled-back turn left nothing
+
+            await store.run_turn(ALICE, _turn24)
+
+        def _turn25(turn: Turn) -> Any:
+            assert turn.seen_update(2**40) is False
+
+        await store.run_turn(BOB, _turn25)
+
+        def _turn26(turn: Turn) -> Any:
+            assert turn.seen_update(501) is False  # the rolled-back turn left nothing
+
+        await store.run_turn(ALICE, _turn26)
 
     async def test_ticket_status_changes_write_events_in_order(self, store: Store) -> None:
-        async with store.turn(ALICE) as turn:
-            assert await turn.latest_handoff() is None
-            ticket = await turn.add_handoff(question="Subsidie?", lang="nl", context={"a": 1})
-            latest = await turn.latest_handoff()
+        def _turn27(turn: Turn) -> Any:
+            assert turn.latest_handoff() is None
+            ticket = turn.add_handoff(question="Subsidie?", lang="nl", context={"a": 1})
+            latest = turn.latest_handoff()
             assert latest is not None
             assert (latest.ticket, latest.status, latest.area) == (ticket, "open", None)
+            return ticket
+
+        ticket = await store.run_turn(ALICE, _turn27)
 
         async with store.ticket(ticket) as tx:
             assert (tx.record.ticket, tx.record.status) == (ticket, "open")
@@ -471,21 +547,26 @@ class TestOutboxAndTickets:
                 tx.set_status("lost")
 
     async def test_followup_adds_an_event_and_may_reopen(self, store: Store) -> None:
-        async with store.turn(ALICE) as turn:
-            ticket = await turn.add_handoff(question="Vraag", lang="nl", context={})
-        async with store.turn(BOB) as turn:
-            other = await turn.add_handoff(question="Van Bob", lang="en", context={})
+        ticket = await store.run_turn(
+            ALICE, lambda turn: turn.add_handoff(question="Vraag", lang="nl", context={})
+        )
+        other = await store.run_turn(
+            BOB, lambda turn: turn.add_handoff(question="Van Bob", lang="en", context={})
+        )
         async with store.ticket(ticket) as tx:
             tx.set_status("closed", officer="Ada", answer="Klaar.")
 
-        async with store.turn(ALICE) as turn:
-            kept = await turn.ticket_followup(ticket, "Nog iets", reopen=False)
+        def _turn30(turn: Turn) -> Any:
+            kept = turn.ticket_followup(ticket, "Nog iets", reopen=False)
             assert kept.status == "closed"
-            record = await turn.ticket_followup(ticket, "En dit", reopen=True)
+            record = turn.ticket_followup(ticket, "En dit", reopen=True)
             assert (record.ticket, record.status, record.closed_at) == (ticket, "open", None)
             assert record.updated_at is not None
             with pytest.raises(StoreError, match=f"no ticket {other}"):
-                await turn.ticket_followup(other, "niet van mij", reopen=False)
+                turn.ticket_followup(other, "niet van mij", reopen=False)
+            return record
+
+        record = await store.run_turn(ALICE, _turn30)
         assert [(e.kind, e.text) for e in await store.ticket_events(ticket)] == [
             ("created", "Vraag"),
             ("closed", "Klaar."),
@@ -571,12 +652,15 @@ class TestOutboxAndTickets:
             )
             async with store.ticket(old_ticket) as tx:
                 tx.set_status("claimed", officer="Ada")
-            async with store.turn(ALICE) as turn:
+
+            def _turn31(turn: Turn) -> Any:
                 assert (turn.state, turn.version) == ({"kept": True}, 3)
-                latest = await turn.latest_handoff()
+                latest = turn.latest_handoff()
                 assert latest is not None and latest.status == "claimed"
                 turn.add_outbox("message", {"text": "na de upgrade"}, key="k")
-                ticket = await turn.add_handoff(question="Nieuw", lang="nl", context={})
+                return turn.add_handoff(question="Nieuw", lang="nl", context={})
+
+            ticket = await store.run_turn(ALICE, _turn31)
             assert ticket > old_ticket
             assert [e.kind for e in await store.ticket_events(old_ticket)] == ["claimed"]
             assert len(await store.outbox_rows()) == 1

@@ -58,6 +58,9 @@ CHANNEL = "telegram"
 # entities), but a margin keeps emoji and other multi-unit characters safe.
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH - 96
 TYPING_AFTER = 0.4
+# With more turns than this under way the bot is busy: "typing…" would cost each reply as much
+# as the reply itself, so it is left out until the queue is gone.
+TYPING_BUSY = 8
 # One "temporary problem" notice per chat per outage, not one per message.
 NOTICE_EVERY = 60.0
 COMMANDS = {
@@ -182,6 +185,7 @@ class TelegramChannel:
         self.concurrency = concurrency
         self.lanes = Lanes(concurrency)
         self._deferred: dict[int, Result] = {}
+        self._turns_under_way = 0
         self._noticed: dict[int, float] = {}
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
@@ -302,17 +306,21 @@ class TelegramChannel:
 
     @contextlib.asynccontextmanager
     async def _typing(self, chat_id: int) -> AsyncIterator[None]:
-        """Show "typing…" only when the turn takes longer than a moment."""
+        """Show "typing…" only when the turn takes longer than a moment, and not when busy."""
 
         async def later() -> None:
             await asyncio.sleep(TYPING_AFTER)
+            if self._turns_under_way > TYPING_BUSY:
+                return
             with contextlib.suppress(TelegramError):
                 await self.application.bot.send_chat_action(chat_id, ChatAction.TYPING)
 
+        self._turns_under_way += 1
         task = asyncio.create_task(later())
         try:
             yield
         finally:
+            self._turns_under_way -= 1
             task.cancel()
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
