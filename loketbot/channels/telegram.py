@@ -49,6 +49,7 @@ from ..outbox import DeliveryFailed, DeliveryRetry
 from ..store import ChatKey, OfficerRecord, OutboxRecord, Store
 from ..texts import say
 from ..tickets import TicketError, Tickets
+from .telegram_http import AiohttpRequest
 from .telegram_intake import ALLOWED_UPDATES, Intake, Result, chat_key
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,9 @@ CHANNEL = "telegram"
 # entities), but a margin keeps emoji and other multi-unit characters safe.
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH - 96
 TYPING_AFTER = 0.4
+# Bot API calls under way at once; more wait for a free connection (the outbox sends at most
+# one message per chat at a time, so this caps how many chats are sent to side by side).
+SEND_CONNECTIONS = 32
 # With more turns than this under way the bot is busy: "typing…" would cost each reply as much
 # as the reply itself, so it is left out until the queue is gone.
 TYPING_BUSY = 8
@@ -194,6 +198,8 @@ class TelegramChannel:
             .base_file_url(base_url.replace("/bot", "/file/bot"))
             # The outbox retries; the limiter only keeps us under Telegram's rates.
             .rate_limiter(_Limiter(overall_max_rate=max_rate, max_retries=0))
+            .request(AiohttpRequest(connections=SEND_CONNECTIONS))
+            .get_updates_request(AiohttpRequest(connections=1))
             .build()
         )
         private = filters.ChatType.PRIVATE
