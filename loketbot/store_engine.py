@@ -33,6 +33,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 # Execution option read by the SQLite "begin" hook: take the write lock when the transaction starts.
 IMMEDIATE = "loketbot_begin_immediate"
 CONNECT_SECONDS = 10
+POOL_SIZE = 20
+POOL_OVERFLOW = 0
 # OSError: refused connections and timeouts, raised by drivers before SQLAlchemy wraps anything.
 DB_ERRORS = (SQLAlchemyError, OSError, CommandError)
 
@@ -43,7 +45,15 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() != "sqlite":
         # asyncpg waits 60 s for a connection by default: too long to tell a user "try later".
         connect = {"timeout": CONNECT_SECONDS} if parsed.get_driver_name() == "asyncpg" else {}
-        return create_async_engine(parsed, pool_pre_ping=True, connect_args=connect)
+        return create_async_engine(
+            parsed,
+            pool_pre_ping=True,
+            connect_args=connect,
+            # A connection beyond the pool's size would be closed when returned, and opening
+            # one costs more than a turn: with many chats at once, turns wait for one instead.
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+        )
     _make_parent_dir(parsed)
     engine = create_async_engine(parsed)
     _set_up_sqlite(engine.sync_engine)
