@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[OutboxRecord, dict[str, Any]], Awaitable[dict[str, Any]]]
 Clock = Callable[[], datetime]
 MAX_BACKOFF = 60.0
+# Deliveries under way at once (each to another chat), and how long they may take to end
+# when the sender stops.
+MAX_SENDING = 64
+STOP_SECONDS = 5.0
 
 
 class DeliveryRetry(LoketbotError):
@@ -76,18 +80,49 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until cancelled."""
-        while True:
-            try:
-                delivered = await self.run_once()
-            except StoreError as exc:  # the database is away: keep trying, do not die
-                log.warning("outbox: %s; retrying", exc)
-                delivered = 0
-            if delivered:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        """Deliver until cancelled. A row is leased as soon as it is due, while earlier ones are
+        still being sent; a delivery that ends wakes the loop for its chat's next row."""
+        sending: set[asyncio.Task[None]] = set()
+
+        def ended(task: asyncio.Task[None]) -> None:
+            sending.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                # Its row stays leased and is tried again when the lease runs out.
+                log.error("outbox delivery failed", exc_info=task.exception())
+            self.wake()
+
+        try:
+            while True:
+                self._wake.clear()
+                room = MAX_SENDING - len(sending)
+                rows: list[OutboxRecord] = []
+                try:
+                    for channel in self.deliverers if room > 0 else ():
+                        rows += await self._lease(channel, room - len(rows))
+                except StoreError as exc:  # the database is away: keep trying, do not die
+                    log.warning("outbox: %s; retrying", exc)
+                for row in rows:
+                    task = asyncio.create_task(self._deliver(row))
+                    sending.add(task)
+                    task.add_done_callback(ended)
+                if rows:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        finally:
+            # Stopping: let deliveries under way end (a message cut off now might be sent
+            # again after a restart), but not for long.
+            if sending:
+                await asyncio.wait(sending, timeout=STOP_SECONDS)
+            for task in sending:
+                task.cancel()
+
+    async def _lease(self, channel: str, limit: int) -> list[OutboxRecord]:
+        if limit < 1:
+            return []
+        return await self.store.due_outbox(
+            now=self.clock(), lease_seconds=self.lease_seconds, channel=channel, limit=limit
+        )
 
     async def run_once(
         self, *, channel: str | None = None, chat_id: str | None = None, reclaim: bool = False

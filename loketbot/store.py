@@ -31,14 +31,13 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
 )
-from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import StoreError
 from .models import (
@@ -101,13 +100,12 @@ class Store:
         # On a SQLite file, the busiest transactions (turns, outbox) run whole in one thread
         # with a plain sqlite3 connection: one hop per transaction instead of several per
         # statement, which is what aiosqlite costs.
+        self._immediate = engine.execution_options(**{_IMMEDIATE: True})
         writer = file_writer_engine(engine)
-        self._file_writes: sessionmaker[Session] | None = None
+        self._file_engine: Engine | None = writer
+        self._file_writes = writer.execution_options(**{_IMMEDIATE: True}) if writer else None
         self._file_writer: ThreadPoolExecutor | None = None
         if writer is not None:
-            self._file_writes = sessionmaker(
-                writer.execution_options(**{_IMMEDIATE: True}), expire_on_commit=False
-            )
             self._file_writer = ThreadPoolExecutor(1, thread_name_prefix="loketbot-sqlite")
         # After the database was away or locked, writes fail at once for a moment instead of
         # each waiting out its own timeout in turn; the next write after it tries for real.
@@ -135,10 +133,9 @@ class Store:
 
     async def close(self) -> None:
         """Close every connection."""
-        if self._file_writer is not None and self._file_writes is not None:
+        if self._file_writer is not None and self._file_engine is not None:
             writer = self._file_writer
-            bind = self._file_writes.kw["bind"]
-            await asyncio.get_running_loop().run_in_executor(writer, bind.dispose)
+            await asyncio.get_running_loop().run_in_executor(writer, self._file_engine.dispose)
             writer.shutdown()
         await self._engine.dispose()
 
@@ -157,8 +154,8 @@ class Store:
         Turns of the same chat run one at a time. Nothing is written when `body` raises.
         """
 
-        def turn(session: Session) -> _T:
-            current = open_turn(session, key)
+        def turn(connection: Connection) -> _T:
+            current = open_turn(connection, key)
             result = body(current)
             current._finish()
             return result
@@ -237,8 +234,8 @@ class Store:
         `reclaim` also takes rows still leased: only for a chat whose one sender restarted.
         """
         return await self._run_write(
-            lambda session: lease_due(
-                session,
+            lambda connection: lease_due(
+                connection,
                 now=now,
                 lease_seconds=lease_seconds,
                 limit=limit,
@@ -258,7 +255,7 @@ class Store:
     ) -> None:
         """Mark rows sent, each with its channel's result, in one transaction."""
         await self._run_write(
-            lambda session: mark_sent(session, results, now=now),
+            lambda connection: mark_sent(connection, results, now=now),
             f"mark {len(results)} outbox row(s) sent in",
         )
 
@@ -342,7 +339,7 @@ class Store:
                         log.warning("rollback failed on %s", self._url, exc_info=True)
                     raise
 
-    async def _run_write(self, work: Callable[[Session], _T], doing: str) -> _T:
+    async def _run_write(self, work: Callable[[Connection], _T], doing: str) -> _T:
         """Run `work` in one write transaction and commit: on a SQLite file in the writer
         thread, otherwise in a greenlet of an async session. Errors name `doing`."""
         async with self._sqlite_writer or nullcontext():
@@ -352,18 +349,16 @@ class Store:
                 if self._file_writer is not None:
                     loop = asyncio.get_running_loop()
                     return await loop.run_in_executor(self._file_writer, self._in_thread, work)
-                async with self._writes() as session:
-                    result = await session.run_sync(work)
-                    await session.commit()
-                    return result
+                async with self._immediate.begin() as connection:
+                    return await connection.run_sync(work)
             except _DB_ERRORS as exc:
                 raise self._error(f"cannot {doing}", exc) from exc
 
-    def _in_thread(self, work: Callable[[Session], _T]) -> _T:
+    def _in_thread(self, work: Callable[[Connection], _T]) -> _T:
         """The writer thread's side of _run_write: rolled back when `work` raises."""
         assert self._file_writes is not None
-        with self._file_writes() as session, session.begin():
-            return work(session)
+        with self._file_writes.begin() as connection:
+            return work(connection)
 
     @asynccontextmanager
     async def _write(self, doing: str) -> AsyncIterator[AsyncSession]:

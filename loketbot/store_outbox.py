@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, Row, and_, bindparam, literal, or_, select, update
+from sqlalchemy import Connection, Insert, Row, and_, bindparam, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -90,7 +90,7 @@ class OutboxBuffer:
                 "ticket": ticket,
             }
 
-    def write(self, session: Session) -> None:
+    def write(self, session: Session | Connection) -> None:
         """Insert the rows in the order they were added; keys already in the table are skipped."""
         if not self._rows:
             return
@@ -99,13 +99,13 @@ class OutboxBuffer:
             {**values, "status": "pending", "attempts": 0, "not_before": now, "created_at": now}
             for values in self._rows.values()
         ]
-        connection = session.connection()
+        connection = session.connection() if isinstance(session, Session) else session
         connection.execute(_insert_new(connection.dialect.name), rows)
         self._rows.clear()
 
 
 def lease_due(
-    session: Session,
+    connection: Connection,
     *,
     now: datetime,
     lease_seconds: float,
@@ -143,7 +143,6 @@ def lease_due(
     # PostgreSQL: rows another caller is leasing are skipped, and a row that caller has leased
     # meanwhile fails the re-checked condition. SQLite: the whole transaction is exclusive.
     query = query.order_by(_OUTBOX.c.id).limit(limit).with_for_update(skip_locked=True, of=_OUTBOX)
-    connection = session.connection()
     rows = connection.execute(query).all()
     if rows:
         until = now + timedelta(seconds=lease_seconds)
@@ -155,12 +154,13 @@ def lease_due(
     return [_leased_record(row) for row in rows]
 
 
-def mark_sent(session: Session, results: Mapping[int, dict[str, Any]], *, now: datetime) -> None:
+def mark_sent(
+    connection: Connection, results: Mapping[int, dict[str, Any]], *, now: datetime
+) -> None:
     """Mark the rows sent, each with its result; a ticket's card message becomes its card."""
     _check_aware(now, "now")
     if not results:
         return
-    connection = session.connection()
     connection.execute(
         _MARK_SENT,
         [

@@ -103,9 +103,8 @@ def _upserts(dialect: str) -> _Upserts:
     )
 
 
-def open_turn(session: Session, key: ChatKey) -> Turn:
+def open_turn(connection: Connection, key: ChatKey) -> Turn:
     """Get or create the chat's user and conversation, locking the conversation, as a Turn."""
-    connection = session.connection()
     chat = {"channel": key.channel, "chat": key.external_id}
     row = connection.execute(_CHAT, chat).first()
     if row is None:
@@ -119,7 +118,7 @@ def open_turn(session: Session, key: ChatKey) -> Turn:
         )
         row = connection.execute(_CHAT, chat).one()
     return Turn(
-        session,
+        connection,
         key,
         user_id=row.user_id,
         conversation_id=row.conversation_id,
@@ -134,7 +133,7 @@ class Turn:
 
     def __init__(
         self,
-        session: Session,
+        connection: Connection,
         key: ChatKey,
         *,
         user_id: int,
@@ -144,8 +143,8 @@ class Turn:
         version: int,
     ) -> None:
         """A turn on the chat's rows as read (and locked) by `open_turn`."""
-        self._session = session
-        self._connection: Connection = session.connection()
+        self._connection = connection
+        self._orm: Session | None = None  # for the rarer writes, made when first needed
         self._key = key
         self._user_id = user_id
         self._conversation_id = conversation_id
@@ -205,7 +204,7 @@ class Turn:
     ) -> int:
         """Open a handoff for an officer (with its 'created' event) and return its ticket number."""
         return new_handoff(
-            self._session,
+            self._session(),
             self._conversation_id,
             question=question,
             lang=lang,
@@ -260,7 +259,7 @@ class Turn:
 
     def ticket_followup(self, ticket: int, text: str, *, reopen: bool) -> HandoffRecord:
         """Add a 'followup' event to this chat's ticket; `reopen` opens it again if it is not."""
-        return add_followup(self._session, self._conversation_id, ticket, text, reopen=reopen)
+        return add_followup(self._session(), self._conversation_id, ticket, text, reopen=reopen)
 
     def forget(self) -> list[HandoffRecord]:
         """Delete this chat's messages (this turn's so far too), feedback and undelivered outbox
@@ -270,10 +269,19 @@ class Turn:
         self._messages.clear()
         self._feedback.clear()
         self.save_state({})
-        return forget_chat(self._session, self._conversation_id, self._key)
+        return forget_chat(self._session(), self._conversation_id, self._key)
+
+    def _session(self) -> Session:
+        """An ORM session in this turn's transaction (tickets and /vergeet use the ORM)."""
+        if self._orm is None:
+            self._orm = Session(bind=self._connection, expire_on_commit=False)
+        return self._orm
 
     def _finish(self) -> None:
         """Write everything queued; the caller commits."""
+        if self._orm is not None:
+            self._orm.flush()
+            self._orm.close()
         connection = self._connection
         if self._messages:
             connection.execute(_INSERT_MESSAGES, self._messages)
@@ -284,7 +292,7 @@ class Turn:
                 update(_USERS).where(_USERS.c.id == self._user_id).values(**self._user_changes)
             )
         self._write_state()
-        self._outbox.write(self._session)
+        self._outbox.write(connection)
 
     def _write_state(self) -> None:
         """Write the saved state, checking that nobody else wrote since it was read."""

@@ -16,7 +16,7 @@ import contextlib
 import html
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -190,6 +190,7 @@ class TelegramChannel:
         self.lanes = Lanes(concurrency)
         self._deferred: dict[int, Result] = {}
         self._turns_under_way = 0
+        self._typing: set[asyncio.Future[None]] = set()
         self._noticed: dict[int, float] = {}
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
@@ -304,30 +305,29 @@ class TelegramChannel:
         if chat is None:
             return
         key = ChatKey(CHANNEL, str(chat.id))
-        async with self._typing(chat.id):
+        # "typing…" only when the turn takes longer than a moment (a timer, not a task: most
+        # turns end before it fires).
+        timer = asyncio.get_running_loop().call_later(TYPING_AFTER, self._show_typing, chat.id)
+        self._turns_under_way += 1
+        try:
             # A StoreError goes to on_error, which has the update offered again.
             await self.desk.handle(
                 key, inbound, update_id=update.update_id, pressed_message_id=pressed_message_id
             )
-
-    @contextlib.asynccontextmanager
-    async def _typing(self, chat_id: int) -> AsyncIterator[None]:
-        """Show "typing…" only when the turn takes longer than a moment, and not when busy."""
-
-        async def later() -> None:
-            await asyncio.sleep(TYPING_AFTER)
-            if self._turns_under_way > TYPING_BUSY:
-                return
-            with contextlib.suppress(TelegramError):
-                await self.application.bot.send_chat_action(chat_id, ChatAction.TYPING)
-
-        self._turns_under_way += 1
-        task = asyncio.create_task(later())
-        try:
-            yield
         finally:
             self._turns_under_way -= 1
-            task.cancel()
+            timer.cancel()
+
+    def _show_typing(self, chat_id: int) -> None:
+        if self._turns_under_way > TYPING_BUSY:
+            return
+        task = asyncio.ensure_future(self._send_typing(chat_id))
+        self._typing.add(task)
+        task.add_done_callback(self._typing.discard)
+
+    async def _send_typing(self, chat_id: int) -> None:
+        with contextlib.suppress(TelegramError):
+            await self.application.bot.send_chat_action(chat_id, ChatAction.TYPING)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A pressed button: always answered; private buttons go to the desk, cards to tickets."""
