@@ -160,6 +160,7 @@ class Handoff(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'claimed', 'answered', 'closed')", name="status"),
         Index("ix_handoffs_status", "status"),
+        Index("ix_handoffs_conversation_id_id", "conversation_id", "id"),
         Index("ix_handoffs_card_chat_id_card_message_id", "card_chat_id", "card_message_id"),
     )
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Row, and_, bindparam, literal, or_, select, update
+from sqlalchemy import Connection, Insert, and_, bindparam, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -151,7 +151,7 @@ def lease_due(
             .where(_OUTBOX.c.id.in_([row.id for row in rows]))
             .values(status="sending", lease_until=until)
         )
-    return [_leased_record(row) for row in rows]
+    return [outbox_record(row, status="sending") for row in rows]
 
 
 def mark_sent(
@@ -187,22 +187,6 @@ def mark_sent(
             .where(_HANDOFFS.c.id == row.ticket)
             .values(card_chat_id=row.chat_id, card_message_id=message_id)
         )
-
-
-def _leased_record(row: Row[Any]) -> OutboxRecord:
-    return OutboxRecord(
-        id=row.id,
-        channel=row.channel,
-        chat_id=row.chat_id,
-        kind=row.kind,
-        payload=row.payload,
-        key=row.key,
-        status="sending",
-        attempts=row.attempts,
-        ticket=row.ticket,
-        created_at=row.created_at,
-        result=row.result,
-    )
 
 
 async def mark_retry(

@@ -11,7 +11,6 @@ __all__ = [
     "TicketEvent",
     "handoff_query",
     "handoff_record",
-    "handoff_row_record",
     "insert_ignoring",
     "officer_record",
     "outbox_record",
@@ -119,8 +118,8 @@ def handoff_query() -> Any:
     )
 
 
-def handoff_record(h: Handoff, channel: str, external_id: str) -> HandoffRecord:
-    """A frozen record of a handoff row."""
+def handoff_record(h: Handoff | Row[Any], channel: str, external_id: str) -> HandoffRecord:
+    """A frozen record of a handoff: an ORM object or a Core row of the handoffs table."""
     return HandoffRecord(
         ticket=h.id,
         channel=channel,
@@ -143,32 +142,8 @@ def handoff_record(h: Handoff, channel: str, external_id: str) -> HandoffRecord:
     )
 
 
-def handoff_row_record(row: Row[Any]) -> HandoffRecord:
-    """A frozen record of a Core row with the handoffs columns, channel and external_id."""
-    return HandoffRecord(
-        ticket=row.id,
-        channel=row.channel,
-        external_id=row.external_id,
-        status=row.status,
-        lang=row.lang,
-        question=row.question,
-        context=row.context,
-        assigned_officer=row.assigned_officer,
-        answer=row.answer,
-        created_at=row.created_at,
-        claimed_at=row.claimed_at,
-        answered_at=row.answered_at,
-        closed_at=row.closed_at,
-        card_chat_id=row.card_chat_id,
-        card_message_id=row.card_message_id,
-        area=row.area,
-        topic=row.topic,
-        updated_at=row.updated_at,
-    )
-
-
-def outbox_record(row: Outbox) -> OutboxRecord:
-    """A frozen record of an outbox row."""
+def outbox_record(row: Outbox | Row[Any], *, status: str | None = None) -> OutboxRecord:
+    """A frozen record of an outbox row (ORM object or Core row), optionally with `status`."""
     return OutboxRecord(
         id=row.id,
         channel=row.channel,
@@ -176,7 +151,7 @@ def outbox_record(row: Outbox) -> OutboxRecord:
         kind=row.kind,
         payload=row.payload,
         key=row.key,
-        status=row.status,
+        status=row.status if status is None else status,
         attempts=row.attempts,
         ticket=row.ticket,
         created_at=row.created_at,

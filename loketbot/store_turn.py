@@ -34,7 +34,7 @@ from .models import (
 )
 from .store_outbox import OutboxBuffer
 from .store_privacy import forget_chat
-from .store_records import ChatKey, HandoffRecord, handoff_row_record
+from .store_records import ChatKey, HandoffRecord, handoff_record
 from .store_tickets import add_followup, new_handoff
 
 _USERS = table_of(User)
@@ -255,7 +255,7 @@ class Turn:
         row = self._connection.execute(
             _LATEST_HANDOFF, {"conversation": self._conversation_id}
         ).first()
-        return None if row is None else handoff_row_record(row)
+        return None if row is None else handoff_record(row, row.channel, row.external_id)
 
     def ticket_followup(self, ticket: int, text: str, *, reopen: bool) -> HandoffRecord:
         """Add a 'followup' event to this chat's ticket; `reopen` opens it again if it is not."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -99,5 +101,70 @@ async def test_permanent_failure_gives_up_and_unblocks_the_chat(tmp_path: Path) 
         assert sorted(delivered) == ["good", "other chat"]
         statuses = [r.status for r in await store.outbox_rows(chat_id="a")]
         assert statuses == ["dead", "sent"]
+    finally:
+        await store.close()
+
+
+async def test_a_slow_send_does_not_hold_up_other_chats(tmp_path: Path) -> None:
+    """A reply committed while another chat's message hangs at the API goes out at once, and
+    the hanging chat's next message waits for its first."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    release = asyncio.Event()
+    delivered: list[str] = []
+    arrived = {text: asyncio.Event() for text in ("quick", "after slow")}
+
+    async def deliver(row: OutboxRecord, payload: dict[str, Any]) -> dict[str, Any]:
+        text = str(payload["text"])
+        if text == "slow":
+            await release.wait()
+        delivered.append(text)
+        if text in arrived:
+            arrived[text].set()
+        return {"message_id": len(delivered)}
+
+    sender = Sender(store, {"test": deliver}, poll_seconds=30)
+    running = asyncio.create_task(sender.run())
+    try:
+        await queue(store, "a", "slow", "after slow")
+        sender.wake()
+        await asyncio.sleep(0.2)
+        await queue(store, "b", "quick")
+        sender.wake()  # as the desk does after each turn
+        await asyncio.wait_for(arrived["quick"].wait(), 5)
+        assert delivered == ["quick"]  # "after slow" waits behind "slow"
+        release.set()
+        await asyncio.wait_for(arrived["after slow"].wait(), 5)
+        assert delivered == ["quick", "slow", "after slow"]
+        running.cancel()  # stopping lets the last mark be written
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        assert [r.status for r in await store.outbox_rows()] == ["sent"] * 3
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await store.close()
+
+
+async def test_stopping_lets_a_send_under_way_end(tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    started = asyncio.Event()
+
+    async def deliver(row: OutboxRecord, payload: dict[str, Any]) -> dict[str, Any]:
+        started.set()
+        await asyncio.sleep(0.3)
+        return {"message_id": 1}
+
+    sender = Sender(store, {"test": deliver})
+    running = asyncio.create_task(sender.run())
+    try:
+        await queue(store, "a", "hallo")
+        sender.wake()
+        await asyncio.wait_for(started.wait(), 5)
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        # Recorded as sent: a restart will not send it a second time.
+        assert [r.status for r in await store.outbox_rows()] == ["sent"]
     finally:
         await store.close()

@@ -39,7 +39,7 @@ TABLES = {
     "suggestions",
     "alembic_version",
 }
-HEAD = "0003"  # the newest migration
+HEAD = "0004"  # the newest migration
 ALICE = ChatKey("telegram", "1001")
 BOB = ChatKey("terminal", "bob")
 

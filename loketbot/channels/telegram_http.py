@@ -28,18 +28,16 @@ class AiohttpRequest(BaseRequest):
         connections: int = 32,
         connect_timeout: float = 5.0,
         read_timeout: float = 5.0,
-        write_timeout: float = 5.0,
         pool_timeout: float = 10.0,
     ) -> None:
-        """Timeouts in seconds, as in HTTPXRequest; waiting for a free connection counts
-        towards `pool_timeout`."""
+        """Timeouts in seconds, as in HTTPXRequest (without a write timeout); waiting for a
+        free connection counts towards `pool_timeout`."""
         if connections < 1:
             raise ValueError(f"connections must be at least 1, not {connections}")
         self._connections = connections
         self._defaults = {
             "connect": connect_timeout,
             "read": read_timeout,
-            "write": write_timeout,
             "pool": pool_timeout,
         }
         self._session: aiohttp.ClientSession | None = None
@@ -75,14 +73,13 @@ class AiohttpRequest(BaseRequest):
         """Send one request; returns the status code and the body."""
         if self._session is None or self._session.closed:
             raise RuntimeError("AiohttpRequest is not initialized")
-        read = self._seconds(read_timeout, "read")
-        write = self._seconds(write_timeout, "write")
-        # aiohttp's connect timeout covers the wait for a free connection as well.
+        # aiohttp's connect timeout covers the wait for a free connection as well. It has no
+        # write timeout: what is sent here are small form posts (no file uploads).
         connect = _sum(
             self._seconds(pool_timeout, "pool"), self._seconds(connect_timeout, "connect")
         )
         timeout = aiohttp.ClientTimeout(
-            total=None, connect=connect, sock_read=_longest(read, write)
+            total=None, connect=connect, sock_read=self._seconds(read_timeout, "read")
         )
         data: aiohttp.FormData | dict[str, str] | None = None
         if request_data is not None:
@@ -107,7 +104,3 @@ class AiohttpRequest(BaseRequest):
 
 def _sum(first: float | None, second: float | None) -> float | None:
     return None if first is None or second is None else first + second
-
-
-def _longest(first: float | None, second: float | None) -> float | None:
-    return None if first is None or second is None else max(first, second)
