@@ -239,14 +239,8 @@ class Desk:
         if self.officers_chat:
             record = turn.latest_handoff()
             if record is not None:
-                turn.add_outbox(
-                    "message",
-                    card_payload(record, dialogue.knowledge, new=True),
-                    key=f"card:{ticket}",
-                    channel=CARD_CHANNEL,
-                    chat_id=self.officers_chat,
-                    ticket=ticket,
-                )
+                payload = card_payload(record, dialogue.knowledge, new=True)
+                self._to_officers(turn, "message", payload, key=f"card:{ticket}", ticket=ticket)
         return ticket
 
     def _follow_up(self, turn: Turn, event: FollowUp, turn_id: str, dialogue: Dialogue) -> None:
@@ -259,25 +253,22 @@ class Desk:
             "buttons": [],
             "reply_to_ticket": record.ticket,
         }
-        turn.add_outbox(
-            "message",
-            payload,
-            key=f"followup:{record.ticket}:{turn_id}",
-            channel=CARD_CHANNEL,
-            chat_id=self.officers_chat,
-            ticket=record.ticket,
-        )
+        key = f"followup:{record.ticket}:{turn_id}"
+        self._to_officers(turn, "message", payload, key=key, ticket=record.ticket)
         if event.reopen:  # the card shows the ticket as open again
             self._edit_card(turn, record, f"reopen:{turn_id}", dialogue)
 
     def _edit_card(self, turn: Turn, record: HandoffRecord, why: str, dialogue: Dialogue) -> None:
         """Queue an edit of the ticket's card in the officers' group to show `record` as it is."""
+        payload = card_payload(record, dialogue.knowledge, new=False)
+        key = f"card-edit:{record.ticket}:{why}"
+        self._to_officers(turn, "edit_text", payload, key=key, ticket=record.ticket)
+
+    def _to_officers(
+        self, turn: Turn, kind: str, payload: dict[str, object], *, key: str, ticket: int
+    ) -> None:
+        """Queue a message (or an edit) about `ticket` for the officers' group."""
         assert self.officers_chat is not None
         turn.add_outbox(
-            "edit_text",
-            card_payload(record, dialogue.knowledge, new=False),
-            key=f"card-edit:{record.ticket}:{why}",
-            channel=CARD_CHANNEL,
-            chat_id=self.officers_chat,
-            ticket=record.ticket,
+            kind, payload, key=key, channel=CARD_CHANNEL, chat_id=self.officers_chat, ticket=ticket
         )
