@@ -71,9 +71,12 @@ class Analyzer:
         self._longest_variant = max((len(k) for k in self._synonyms), default=1)
         self._variant_starts = frozenset(k[0] for k in self._synonyms)
         vocab: dict[str, set[str]] = {}
+        # The knowledge's own phrases are indexed right after: tokenised once, here.
+        self._phrase_tokens: dict[str, list[str]] = {}
         for lang, phrases in texts.items():
             for phrase in phrases:
-                for word in tokens(phrase):
+                words = self._phrase_tokens.setdefault(phrase, tokens(phrase))
+                for word in words:
                     vocab.setdefault(word, set()).add(lang)
         for canonical, variants in synonyms.items():
             for phrase in (canonical, *variants):
@@ -99,12 +102,16 @@ class Analyzer:
 
     def terms(self, text: str, *, correct: bool = True) -> list[str]:
         """Stemmed terms of `text`; with `correct`, unknown words are split or corrected first."""
-        words = tokens(text)
+        words = self._phrase_tokens.get(text) or tokens(text)
         if correct:
             words = self._repair(words)
         words = self._with_parts(words)
         words = self._apply_synonyms(words)
         return [self._stem(w) for w in words if len(w) > 1 or w.isdigit()]
+
+    def indexed(self) -> None:
+        """The knowledge's phrases are indexed: drop their tokens, kept only for that."""
+        self._phrase_tokens = {}
 
     def clear_caches(self) -> None:
         """Forget cached stems, splits and corrections (for benchmarks of cold questions)."""

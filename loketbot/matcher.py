@@ -92,6 +92,7 @@ class Matcher:
             i for i, e in enumerate(self._entries) if e.id in ("system-greeting", "system-thanks")
         )
         self._index_examples()
+        self.analyzer.indexed()
 
     @classmethod
     def from_knowledge(cls, knowledge_dir: Path | str) -> Matcher:
