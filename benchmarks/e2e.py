@@ -46,7 +46,6 @@ import socket
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +57,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.botapi.emulator import JSON, BotApiEmulator  # noqa: E402
+from tests.scratch_db import scratch_postgres  # noqa: E402
 
 TOKEN = "4242:bench-token"
 OFFICERS_CHAT = -100777
@@ -304,29 +304,9 @@ def clean_env() -> dict[str, str]:
 # Databases
 
 
-@contextlib.asynccontextmanager
-async def postgres_database(url: str) -> AsyncIterator[str]:
+def postgres_database(url: str) -> contextlib.AbstractAsyncContextManager[str]:
     """A fresh database on the server of `url`, dropped afterwards."""
-    import asyncpg  # type: ignore[import-untyped]
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url)
-    name = f"loketbot_bench_{uuid.uuid4().hex[:12]}"
-    admin = base.set(drivername="postgresql", database="postgres")
-    dsn = admin.render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn, timeout=5)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        conn = await asyncpg.connect(dsn, timeout=5)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    return scratch_postgres(url, "loketbot_bench")
 
 
 @contextlib.asynccontextmanager
