@@ -38,11 +38,11 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from loketbot.content import check_content
-from loketbot.conversation import Conversation, Inbound
-from loketbot.dialogue import Dialogue
-from loketbot.knowledge import LANGS, Entry, normalise_example
-from loketbot.matcher import Match
+from loketbot.content.bundle import check_content
+from loketbot.content.knowledge import LANGS, Entry, normalise_example
+from loketbot.conversation.dialogue import Dialogue
+from loketbot.conversation.state import Conversation, Inbound
+from loketbot.understanding.matcher import Match
 
 LOAD_TARGET_S = 2.0
 P99_TARGET_MS = 20.0
@@ -350,8 +350,8 @@ marks = [("start", time.perf_counter(), time.process_time(), 0.0)]
 def mark(name):
     marks.append((name, time.perf_counter(), time.process_time(), peak_mb()))
 
-from loketbot.content import load_content
-from loketbot.dialogue import Dialogue
+from loketbot.content.bundle import load_content
+from loketbot.conversation.dialogue import Dialogue
 mark("import")
 content = load_content(sys.argv[1], sys.argv[2])
 mark("content")

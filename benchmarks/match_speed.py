@@ -20,8 +20,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from loketbot.knowledge import LANGS
-from loketbot.matcher import Matcher
+from loketbot.content.knowledge import LANGS
+from loketbot.understanding.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 RATIO_TARGET = 3.0

@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Settings, load_settings
-from .content import check_content, load_content
-from .errors import KnowledgeError, LoketbotError
-from .knowledge import LANGS, load_knowledge
-from .matcher import Matcher
+from loketbot.config import Settings, load_settings
+from loketbot.content.bundle import check_content, load_content
+from loketbot.content.knowledge import LANGS, load_knowledge
+from loketbot.errors import KnowledgeError, LoketbotError
+from loketbot.understanding.matcher import Matcher
 
 log = logging.getLogger("loketbot")
 
@@ -183,11 +183,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "flows":
         return _flows_test(knowledge_dir, args.flows or settings.flows_dir, args.folder)
     if args.command == "serve":
-        from .server import serve
+        from loketbot.server import serve
 
         return asyncio.run(serve(settings, webhook_url=args.webhook_url))
     if args.command == "officers":
-        from .officers import add_officer, list_officers
+        from loketbot.service.officers import add_officer, list_officers
 
         if args.officers_command == "list":
             return asyncio.run(list_officers(settings))
@@ -201,16 +201,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     if args.command == "purge":
-        from .retention import purge
+        from loketbot.service.retention import purge
 
         days = args.older_than or settings.retention_days
         return asyncio.run(purge(settings, days=days, dry_run=args.dry_run, out=sys.stdout))
     if args.command == "chat":
-        from .channels.terminal import run_terminal
+        from loketbot.channels.terminal import run_terminal
+        from loketbot.web.serve import serve_console
 
-        return asyncio.run(
-            run_terminal(settings, lang=args.lang, user=args.user, console=args.console)
-        )
+        console = serve_console if args.console else None
+        return asyncio.run(run_terminal(settings, lang=args.lang, user=args.user, console=console))
     raise AssertionError(args.command)  # argparse only lets known commands through
 
 
@@ -246,8 +246,8 @@ def _kb_check(knowledge_dir: Path, flows_dir: Path, *, as_json: bool) -> int:
 
 
 def _flows_test(knowledge_dir: Path, flows_dir: Path, folder: Path) -> int:
-    from .dialogue import Dialogue
-    from .flowtests import ends_of, run_folder
+    from loketbot.conversation.dialogue import Dialogue
+    from loketbot.conversation.scripts import ends_of, run_folder
 
     content = load_content(knowledge_dir, flows_dir)
     results = run_folder(folder, Dialogue(content.knowledge, flows=content.flows))
@@ -286,7 +286,7 @@ def _match(matcher: Matcher, args: argparse.Namespace) -> int:
 
 
 def _eval(matcher: Matcher, path: Path, *, as_json: bool) -> int:
-    from .evaluation import evaluate, read_cases
+    from loketbot.understanding.evaluation import evaluate, read_cases
 
     if not path.is_file():
         raise LoketbotError(f"{path}: no such file")

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["Settings", "load_settings"]
+__all__ = [
+    "DEFAULT_FLOOD_LIMIT",
+    "DEFAULT_RETENTION_DAYS",
+    "OFF",
+    "Settings",
+    "flood_problem",
+    "load_settings",
+]
 
 import os
 import tomllib
@@ -10,8 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
-from .flood import DEFAULT_FLOOD_LIMIT, flood_problem
+from limits import parse_many
+
+from loketbot.errors import ConfigError
+
+# Per chat, in the `limits` notation: a person typing or tapping never gets there, a script does.
+DEFAULT_FLOOD_LIMIT = "8 per 10 seconds; 30 per minute"
+OFF = "off"
 
 # How long messages and tickets' texts are kept (see `loketbot purge` and /privacy).
 DEFAULT_RETENTION_DAYS = 365
@@ -34,6 +46,19 @@ DEFAULTS = {
     "LOKETBOT_RETENTION_DAYS": str(DEFAULT_RETENTION_DAYS),
     "LOKETBOT_FLOOD_LIMIT": DEFAULT_FLOOD_LIMIT,
 }
+
+
+def flood_problem(spec: str) -> str | None:
+    """What is wrong with a limit setting ("8 per 10 seconds; 30 per minute", or "off")."""
+    if spec == OFF:
+        return None
+    try:
+        items = parse_many(spec)
+    except ValueError:
+        items = []
+    if not items:
+        return f"{spec!r} is not a limit; write it like {DEFAULT_FLOOD_LIMIT!r}, or 'off' for none"
+    return None
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,18 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from .channels.telegram import TelegramChannel, split_text
-from .config import Settings
-from .content import load_content
-from .desk import Desk
-from .dialogue import Dialogue
-from .errors import ConfigError
-from .outbox import Deliver, Sender
-from .reload import Reloader
-from .store import Store
-from .tickets import Tickets
-from .web.app import WebhookRoute, create_app, session_key
-from .web.context import Console
+from loketbot.channels.telegram import TelegramChannel, split_text
+from loketbot.config import Settings
+from loketbot.content.bundle import load_content
+from loketbot.conversation.dialogue import Dialogue
+from loketbot.errors import ConfigError
+from loketbot.service.desk import Desk
+from loketbot.service.reload import Reloader
+from loketbot.service.sender import Deliver, Sender
+from loketbot.service.tickets import Tickets
+from loketbot.store.store import Store
+from loketbot.web.app import WebhookRoute, create_app, session_key
+from loketbot.web.context import Console
 
 log = logging.getLogger(__name__)
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from loketbot.conversation import Inbound
-from loketbot.desk import Desk
-from loketbot.dialogue import Dialogue
-from loketbot.knowledge import Knowledge, load_knowledge
-from loketbot.matcher import Matcher
-from loketbot.outbox import Sender
-from loketbot.store import ChatKey, OutboxRecord, Store
+from loketbot.content.knowledge import Knowledge, load_knowledge
+from loketbot.conversation.dialogue import Dialogue
+from loketbot.conversation.state import Inbound
+from loketbot.service.desk import Desk
+from loketbot.service.sender import Sender
+from loketbot.store.store import ChatKey, OutboxRecord, Store
+from loketbot.understanding.matcher import Matcher
 
 from .dbs import BACKENDS, database
 

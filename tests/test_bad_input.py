@@ -15,7 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loketbot.channels.telegram import TEXT_LIMIT, TelegramChannel, render_html, split_text
-from loketbot.conversation import (
+from loketbot.content.flowfile import load_flows
+from loketbot.content.knowledge import LANGS, Knowledge
+from loketbot.conversation.dialogue import Dialogue
+from loketbot.conversation.flows import FlowEngine, FlowState
+from loketbot.conversation.state import (
     Conversation,
     FeedbackGiven,
     FollowUp,
@@ -24,15 +28,11 @@ from loketbot.conversation import (
     Outcome,
     TicketInfo,
 )
-from loketbot.desk import Desk
-from loketbot.dialogue import Dialogue
-from loketbot.flowfile import load_flows
-from loketbot.flows import FlowEngine, FlowState
-from loketbot.knowledge import LANGS, Knowledge
-from loketbot.matcher import Matcher
-from loketbot.store import ChatKey, Store
-from loketbot.texts import KIND_LABELS, say
-from loketbot.tickets import Tickets, card
+from loketbot.conversation.texts import KIND_LABELS, say
+from loketbot.service.desk import Desk
+from loketbot.service.tickets import Tickets, card
+from loketbot.store.store import ChatKey, Store
+from loketbot.understanding.matcher import Matcher
 
 from .botapi.emulator import parse_html
 from .conftest import ROOT, hand_off

@@ -16,20 +16,20 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 from sqlalchemy import update
 
-from loketbot.content import load_content
-from loketbot.dialogue import Dialogue
-from loketbot.grouping import group_questions
-from loketbot.kbedit import NewEntry, add_entry, add_examples
-from loketbot.knowledge import check
-from loketbot.matcher import Matcher
-from loketbot.metrics import exposition
-from loketbot.models import Handoff, utcnow
-from loketbot.officers import hash_password
-from loketbot.reload import Reloader
-from loketbot.store import ChatKey, Store, Turn
-from loketbot.store_insight import counts, insight, unknown_questions
-from loketbot.store_suggestions import add_suggestion, suggestions
-from loketbot.tickets import Tickets
+from loketbot.content.bundle import load_content
+from loketbot.content.edit import NewEntry, add_entry, add_examples
+from loketbot.content.knowledge import check
+from loketbot.conversation.dialogue import Dialogue
+from loketbot.service.metrics import exposition
+from loketbot.service.officers import hash_password
+from loketbot.service.reload import Reloader
+from loketbot.service.tickets import Tickets
+from loketbot.store.insight import counts, insight, unknown_questions
+from loketbot.store.models import Handoff, utcnow
+from loketbot.store.store import ChatKey, Store, Turn
+from loketbot.store.suggestions import add_suggestion, suggestions
+from loketbot.understanding.grouping import group_questions
+from loketbot.understanding.matcher import Matcher
 from loketbot.web.app import create_app
 from loketbot.web.context import Console
 from tests.conftest import ROOT

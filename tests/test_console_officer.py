@@ -16,15 +16,15 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
-from loketbot.content import load_content
-from loketbot.conversation import Inbound
-from loketbot.desk import Desk
-from loketbot.dialogue import Dialogue
-from loketbot.officers import hash_password
-from loketbot.reload import Reloader
-from loketbot.store import ChatKey, Store, Turn
-from loketbot.store_suggestions import mark_suggestion, suggestions
-from loketbot.tickets import Tickets
+from loketbot.content.bundle import load_content
+from loketbot.conversation.dialogue import Dialogue
+from loketbot.conversation.state import Inbound
+from loketbot.service.desk import Desk
+from loketbot.service.officers import hash_password
+from loketbot.service.reload import Reloader
+from loketbot.service.tickets import Tickets
+from loketbot.store.store import ChatKey, Store, Turn
+from loketbot.store.suggestions import mark_suggestion, suggestions
 from loketbot.web.app import create_app
 from loketbot.web.auth import THROTTLE
 from loketbot.web.context import Console

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loketbot.dialogue import (
+from loketbot.conversation.dialogue import (
     Conversation,
     Dialogue,
     FeedbackGiven,

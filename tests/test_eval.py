@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from loketbot.evaluation import evaluate, read_cases
-from loketbot.matcher import Matcher
+from loketbot.understanding.evaluation import evaluate, read_cases
+from loketbot.understanding.matcher import Matcher
 
 from .conftest import KNOWLEDGE, SHARED
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from loketbot.store import Store
+from loketbot.store.store import Store
 
 from .botapi.emulator import BotApiEmulator
 from .dbs import BACKENDS

@@ -10,13 +10,13 @@ import pytest
 
 from loketbot.cli import QUIET_LOGGERS, configure_logging
 from loketbot.config import load_settings
-from loketbot.conversation import Conversation, Inbound, Outcome
-from loketbot.desk import Desk
-from loketbot.dialogue import Dialogue
+from loketbot.conversation.dialogue import Dialogue
+from loketbot.conversation.state import Conversation, Inbound, Outcome
+from loketbot.conversation.texts import say
 from loketbot.errors import ConfigError
-from loketbot.store import ChatKey, Store
-from loketbot.texts import say
-from loketbot.tickets import Tickets
+from loketbot.service.desk import Desk
+from loketbot.service.tickets import Tickets
+from loketbot.store.store import ChatKey, Store
 from tests.conftest import deliver_all, hand_off
 
 FLOODER = ChatKey("telegram", "666")

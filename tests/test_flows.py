@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from loketbot.content import load_content
-from loketbot.dialogue import Dialogue
-from loketbot.flowfile import check_flows
-from loketbot.flowtests import ends_of, run_file, run_folder
+from loketbot.content.bundle import load_content
+from loketbot.content.flowfile import check_flows
+from loketbot.conversation.dialogue import Dialogue
+from loketbot.conversation.scripts import ends_of, run_file, run_folder
 
 from .conftest import KNOWLEDGE, ROOT
 
@@ -38,7 +38,7 @@ def test_every_outcome_of_every_flow_is_covered(flow_dialogue: Dialogue) -> None
 
 
 def test_menu_offers_the_flows(flow_dialogue: Dialogue) -> None:
-    from loketbot.conversation import Conversation, Inbound
+    from loketbot.conversation.state import Conversation, Inbound
 
     out = flow_dialogue.step(Conversation(), Inbound("/menu"))
     data = [b.data for b in out.replies[0].buttons]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from loketbot.content.knowledge import check, load_knowledge
 from loketbot.errors import KnowledgeError
-from loketbot.knowledge import check, load_knowledge
 
 from .conftest import KNOWLEDGE, PERMITS, SHARED
 

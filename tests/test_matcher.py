@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from loketbot.knowledge import load_knowledge
-from loketbot.matcher import Match, Matcher, Thresholds
+from loketbot.content.knowledge import load_knowledge
+from loketbot.understanding.matcher import Match, Matcher, Thresholds
 
 from .conftest import KNOWLEDGE
 

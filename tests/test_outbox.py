@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from loketbot.outbox import DeliveryFailed, DeliveryRetry, Sender
-from loketbot.store import ChatKey, OutboxRecord, Store, Turn
+from loketbot.service.sender import DeliveryFailed, DeliveryRetry, Sender
+from loketbot.store.store import ChatKey, OutboxRecord, Store, Turn
 
 
 class Clock:

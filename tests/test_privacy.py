@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import JSON, String, Text, cast, func, select
 
-from loketbot.content import load_content
-from loketbot.conversation import ForgetRequested
-from loketbot.desk import Desk
-from loketbot.dialogue import Conversation, Dialogue, Inbound, Outcome
-from loketbot.models import Base
-from loketbot.store import ChatKey, Store
-from loketbot.store_privacy import ANONYMOUS, FORGOTTEN
-from loketbot.store_suggestions import add_suggestion
-from loketbot.tickets import TicketError, Tickets
+from loketbot.content.bundle import load_content
+from loketbot.conversation.dialogue import Conversation, Dialogue, Inbound, Outcome
+from loketbot.conversation.state import ForgetRequested
+from loketbot.service.desk import Desk
+from loketbot.service.tickets import TicketError, Tickets
+from loketbot.store.models import Base
+from loketbot.store.privacy import ANONYMOUS, FORGOTTEN
+from loketbot.store.store import ChatKey, Store
+from loketbot.store.suggestions import add_suggestion
 from tests.conftest import ROOT, deliver_all, hand_off
 
 ALICE = ChatKey("telegram", "1001")

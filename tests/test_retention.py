@@ -12,14 +12,14 @@ from sqlalchemy import func, select, update
 
 from loketbot.cli import main
 from loketbot.config import Settings, load_settings
-from loketbot.desk import Desk
-from loketbot.dialogue import Dialogue, Inbound
-from loketbot.models import Base, Conversation, User, UTCDateTime, utcnow
-from loketbot.retention import purge
-from loketbot.store import ChatKey, Store
-from loketbot.store_privacy import ANONYMOUS, EXPIRED
-from loketbot.store_suggestions import add_suggestion
-from loketbot.tickets import Tickets
+from loketbot.conversation.dialogue import Dialogue, Inbound
+from loketbot.service.desk import Desk
+from loketbot.service.retention import purge
+from loketbot.service.tickets import Tickets
+from loketbot.store.models import Base, Conversation, User, UTCDateTime, utcnow
+from loketbot.store.privacy import ANONYMOUS, EXPIRED
+from loketbot.store.store import ChatKey, Store
+from loketbot.store.suggestions import add_suggestion
 from tests.conftest import KNOWLEDGE, deliver_all, hand_off
 from tests.dbs import BACKENDS, database
 from tests.test_privacy import rows_containing

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.sql import Executable
 
 from loketbot.errors import StoreError
-from loketbot.models import Base, Conversation, Handoff, User
-from loketbot.store import MIGRATIONS, ChatKey, OutboxRecord, Store, Turn
+from loketbot.store.models import Base, Conversation, Handoff, User
+from loketbot.store.store import MIGRATIONS, ChatKey, OutboxRecord, Store, Turn
 
 PG_URL = os.environ.get("LOKETBOT_TEST_DATABASE_URL")
 TABLES = {

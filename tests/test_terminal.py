@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loketbot.store import Store
+from loketbot.store.store import Store
 
 from .conftest import ROOT
 

@@ -10,7 +10,7 @@ from telegram import Update
 
 from loketbot.channels import telegram as channel_module
 from loketbot.channels.telegram import TYPING_BUSY, TelegramChannel
-from loketbot.conversation import Inbound
+from loketbot.conversation.state import Inbound
 
 
 class SlowDesk:

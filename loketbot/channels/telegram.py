@@ -41,16 +41,16 @@ from telegram.ext import (
     filters,
 )
 
-from ..conversation import Inbound
-from ..desk import Desk
-from ..errors import StoreError
-from ..lanes import Lanes
-from ..outbox import DeliveryFailed, DeliveryRetry
-from ..store import ChatKey, OfficerRecord, OutboxRecord, Store
-from ..texts import say
-from ..tickets import TicketError, Tickets
-from .telegram_http import AiohttpRequest
-from .telegram_intake import ALLOWED_UPDATES, Intake, Result, chat_key
+from loketbot.channels.telegram_http import AiohttpRequest
+from loketbot.channels.telegram_intake import ALLOWED_UPDATES, Intake, Result, chat_key
+from loketbot.conversation.state import Inbound
+from loketbot.conversation.texts import say
+from loketbot.errors import StoreError
+from loketbot.service.desk import Desk
+from loketbot.service.lanes import Lanes
+from loketbot.service.sender import DeliveryFailed, DeliveryRetry
+from loketbot.service.tickets import TicketError, Tickets
+from loketbot.store.store import ChatKey, OfficerRecord, OutboxRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class TelegramChannel:
     ) -> None:
         """Refuses to build without a token; `concurrency` bounds chats processed at once."""
         if not token:
-            from ..errors import ConfigError
+            from loketbot.errors import ConfigError
 
             raise ConfigError(
                 "LOKETBOT_TELEGRAM_TOKEN is not set: create a bot with @BotFather and set the "

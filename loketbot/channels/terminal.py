@@ -1,31 +1,35 @@
 """Terminal channel: lines from stdin (a TTY or a pipe) in, replies with numbered options out.
 
 Replies go through the outbox like every channel's, so an officer's answer reaches a terminal
-user too: it is printed after the next line typed, or while waiting at the prompt. With
-`console=True` the web console runs in the same process, so one can answer one's own tickets.
+user too: it is printed after the next line typed, or while waiting at the prompt. Given
+`console` (web.serve.serve_console), the web console runs in the same process, so one can
+answer one's own tickets.
 """
 
 from __future__ import annotations
 
-__all__ = ["render", "run_terminal"]
+__all__ = ["StartConsole", "render", "run_terminal"]
 
 import asyncio
 import contextlib
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..config import Settings
-from ..content import Content, load_content
-from ..conversation import Inbound
-from ..desk import Desk
-from ..dialogue import Dialogue
-from ..errors import ConfigError
-from ..outbox import Sender
-from ..store import ChatKey, OutboxRecord, Store
+from loketbot.config import Settings
+from loketbot.content.bundle import Content, load_content
+from loketbot.conversation.dialogue import Dialogue
+from loketbot.conversation.state import Inbound
+from loketbot.service.desk import Desk
+from loketbot.service.sender import Sender
+from loketbot.store.store import ChatKey, OutboxRecord, Store
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+# Starts the web console beside the chat (given by the entry point: channels never import web).
+StartConsole = Callable[[Settings, Store, Desk, Content, Sender], Awaitable["web.AppRunner"]]
 
 CHANNEL = "terminal"
 STOP = frozenset({"/stop", "/quit", "/exit"})
@@ -48,9 +52,9 @@ async def run_terminal(
     user: str = "local",
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
-    console: bool = False,
+    console: StartConsole | None = None,
 ) -> int:
-    """Converse until EOF or /stop (serving the web console too if asked); the exit code."""
+    """Converse until EOF or /stop (serving the web console too if given); the exit code."""
     source = stdin or sys.stdin
     out = stdout or sys.stdout
     content = load_content(settings.knowledge_dir, settings.flows_dir)
@@ -76,7 +80,7 @@ async def run_terminal(
     key = ChatKey(CHANNEL, user)
     interactive = source.isatty()
     try:
-        runner = await _serve_console(settings, store, desk, content, sender) if console else None
+        runner = await console(settings, store, desk, content, sender) if console else None
     except BaseException:
         await store.close()
         raise
@@ -110,50 +114,6 @@ async def run_terminal(
             await runner.cleanup()
         await store.close()
     return 0
-
-
-async def _serve_console(
-    settings: Settings, store: Store, desk: Desk, content: Content, sender: Sender
-) -> web.AppRunner:
-    """Start the web console on LOKETBOT_WEB_HOST:PORT; its URL goes to stderr."""
-    from aiohttp import web
-
-    from ..reload import Reloader
-    from ..tickets import Tickets
-    from ..web.app import create_app, session_key
-    from ..web.context import Console
-
-    reloader = Reloader(
-        settings.knowledge_dir,
-        settings.flows_dir,
-        content,
-        install=desk.use,
-        expected_answer=settings.expected_answer,
-        retention_days=settings.retention_days,
-    )
-    tickets = Tickets(store, officers_chat=None, knowledge=lambda: desk.dialogue.knowledge)
-    console = Console(
-        store=store,
-        tickets=tickets,
-        reloader=reloader,
-        session_key=session_key(settings.session_key),
-        cookie_secure=settings.cookie_secure,
-        on_commit=sender.wake,
-    )
-    app = create_app(store=store, version=lambda: desk.dialogue.knowledge.version, console=console)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise ConfigError(
-            f"cannot serve the console on {settings.web_host}:{settings.web_port}: "
-            f"{exc.strerror or exc} (set LOKETBOT_WEB_PORT to a free port)"
-        ) from exc
-    host = settings.web_host if settings.web_host not in ("0.0.0.0", "::") else "localhost"
-    print(f"console: http://{host}:{settings.web_port}/", file=sys.stderr, flush=True)
-    return runner
 
 
 async def _watch(sender: Sender, user: str) -> None:

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from ..errors import ConfigError, StoreError
-from ..store import Store
-from .context import CONSOLE, Console
+from loketbot.errors import ConfigError, StoreError
+from loketbot.store.store import Store
+from loketbot.web.context import CONSOLE, Console
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def _add_console(app: web.Application, console: Console, webhook: WebhookRoute |
     import aiohttp_jinja2
     import jinja2
 
-    from . import auth, editor, insight, officer
+    from loketbot.web import auth, editor, insight, officer
 
     app[CONSOLE] = console
     env = aiohttp_jinja2.setup(

@@ -30,9 +30,9 @@ from aiohttp_session import Session, get_session, new_session
 from aiohttp_session import setup as session_setup
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from ..officers import hash_password, verify_password
-from ..store import OfficerRecord
-from .context import CONSOLE
+from loketbot.service.officers import hash_password, verify_password
+from loketbot.store.store import OfficerRecord
+from loketbot.web.context import CONSOLE
 
 log = logging.getLogger(__name__)
 

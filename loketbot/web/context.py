@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ..errors import Problem
-from ..reload import Reloader
-from ..store import Store
-from ..tickets import Tickets
+from loketbot.errors import Problem
+from loketbot.service.reload import Reloader
+from loketbot.service.tickets import Tickets
+from loketbot.store.store import Store
 
 
 @dataclass

@@ -14,15 +14,15 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from ..errors import Problem, StoreError
-from ..grouping import Group, group_questions
-from ..kbedit import KIND_FILES, NewEntry, add_entry, add_examples
-from ..knowledge import KINDS, LANGS, Entry, Knowledge
-from ..models import utcnow
-from ..store_insight import unknown_questions
-from ..store_suggestions import mark_suggestion, suggestions
-from .auth import check_csrf, flash, page_context, require
-from .context import CONSOLE, Console
+from loketbot.content.edit import KIND_FILES, NewEntry, add_entry, add_examples
+from loketbot.content.knowledge import KINDS, LANGS, Entry, Knowledge
+from loketbot.errors import Problem, StoreError
+from loketbot.store.insight import unknown_questions
+from loketbot.store.models import utcnow
+from loketbot.store.suggestions import mark_suggestion, suggestions
+from loketbot.understanding.grouping import Group, group_questions
+from loketbot.web.auth import check_csrf, flash, page_context, require
+from loketbot.web.context import CONSOLE, Console
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from datetime import timedelta
 import aiohttp_jinja2
 from aiohttp import web
 
-from ..knowledge import Knowledge
-from ..metrics import CONTENT_TYPE, exposition
-from ..models import utcnow
-from ..store_insight import counts, insight
-from .auth import page_context, require
-from .context import CONSOLE
+from loketbot.content.knowledge import Knowledge
+from loketbot.service.metrics import CONTENT_TYPE, exposition
+from loketbot.store.insight import counts, insight
+from loketbot.store.models import utcnow
+from loketbot.web.auth import page_context, require
+from loketbot.web.context import CONSOLE
 
 DAYS = 30
 CHART_WIDTH = 600

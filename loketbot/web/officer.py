@@ -18,15 +18,15 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import func, select
 
-from ..errors import StoreError
-from ..knowledge import Knowledge
-from ..models import HANDOFF_STATUSES, Handoff, HandoffEvent, Outbox, utcnow
-from ..store import ChatKey, HandoffRecord, Store
-from ..store_privacy import ANONYMOUS
-from ..store_suggestions import add_suggestion
-from ..tickets import TicketError
-from .auth import check_csrf, flash, page_context, require
-from .context import CONSOLE, Console
+from loketbot.content.knowledge import Knowledge
+from loketbot.errors import StoreError
+from loketbot.service.tickets import TicketError
+from loketbot.store.models import HANDOFF_STATUSES, Handoff, HandoffEvent, Outbox, utcnow
+from loketbot.store.privacy import ANONYMOUS
+from loketbot.store.store import ChatKey, HandoffRecord, Store
+from loketbot.store.suggestions import add_suggestion
+from loketbot.web.auth import check_csrf, flash, page_context, require
+from loketbot.web.context import CONSOLE, Console
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,307 @@
+"""The flow engine: walk a validated flow, ask, check answers, branch, render results. Pure."""
+
+from __future__ import annotations
+
+__all__ = ["FlowEngine", "FlowState", "FlowTurn"]
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rapidfuzz import fuzz, process, utils
+
+from loketbot.content.flowfile import AREAS, Flow, Scalar, Step
+from loketbot.content.knowledge import Knowledge
+from loketbot.conversation.texts import say
+
+MAX_FAILURES = 3
+_YES = frozenset({"ja", "j", "yes", "y", "jazeker", "klopt", "ja hoor", "zeker", "jawel"})
+_NO = frozenset({"nee", "n", "no", "nope", "neen", "niet", "nee hoor", "geen"})
+_NUMBER = re.compile(r"-?\d[\d.]*")
+
+
+@dataclass(frozen=True)
+class FlowState:
+    """Where a conversation is in a flow; stored in the conversation state."""
+
+    flow: str
+    step: str
+    answers: tuple[tuple[str, Scalar], ...] = ()
+    trail: tuple[str, ...] = ()  # questions answered, newest last: what "back" returns to
+    failures: int = 0
+
+    def values(self) -> dict[str, Scalar]:
+        """The answers as a dict."""
+        return dict(self.answers)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict."""
+        return {
+            "flow": self.flow,
+            "step": self.step,
+            "answers": [list(a) for a in self.answers],
+            "trail": list(self.trail),
+            "failures": self.failures,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FlowState:
+        """Rebuild from `to_json` output."""
+        return cls(
+            flow=str(data["flow"]),
+            step=str(data["step"]),
+            answers=tuple((str(k), v) for k, v in data.get("answers", ())),
+            trail=tuple(str(s) for s in data.get("trail", ())),
+            failures=int(data.get("failures", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A message from the flow with the options it offers as (label, button data)."""
+
+    text: str
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class FlowTurn:
+    """What the engine did: messages, the new state (None when the flow ended), and whether
+    the flow asks for a liaison officer (`handoff`) or gave up on an answer (`stuck`)."""
+
+    prompts: tuple[Prompt, ...]
+    state: FlowState | None
+    final: FlowState | None = None  # where the flow ended, with every answer
+    handoff: bool = False
+    stuck: bool = False
+    rejected: bool = False
+
+
+class FlowEngine:
+    """Runs the flows of one flow set against one knowledge set."""
+
+    def __init__(self, flows: Mapping[str, Flow], knowledge: Knowledge) -> None:
+        """`flows` by id, validated; `knowledge` for the titles of linked entries."""
+        self.flows = flows
+        self.knowledge = knowledge
+
+    def menu(self) -> list[Flow]:
+        """Flows that appear in /menu, in menu order."""
+        return sorted((f for f in self.flows.values() if f.menu), key=lambda f: f.menu_order)
+
+    def start(self, flow_id: str, lang: str) -> FlowTurn:
+        """Begin `flow_id` at its start step."""
+        flow = self.flows[flow_id]
+        intro = (Prompt(_t(flow.intro, lang)),) if flow.intro else ()
+        turn = self._advance(FlowState(flow.id, flow.start), flow.start, lang)
+        return replace(turn, prompts=intro + turn.prompts)
+
+    def knows(self, state: FlowState) -> bool:
+        """Whether `state` fits these flows: a reload may have removed its flow or steps."""
+        flow = self.flows.get(state.flow)
+        if flow is None:
+            return False
+        asked = (state.step, *state.trail)
+        return all(s in flow.steps and flow.steps[s].kind == "ask" for s in asked)
+
+    def ask_again(self, state: FlowState, lang: str) -> Prompt:
+        """The current question, as asked the first time."""
+        return self._question(self.flows[state.flow], state, lang)
+
+    def back(self, state: FlowState, lang: str) -> FlowTurn:
+        """Return to the previous question, forgetting its answer."""
+        if not state.trail:
+            return FlowTurn((self.ask_again(state, lang),), state)
+        flow = self.flows[state.flow]
+        previous = state.trail[-1]
+        forget = flow.steps[previous].save
+        answers = tuple((k, v) for k, v in state.answers if k != forget)
+        back = FlowState(state.flow, previous, answers, state.trail[:-1])
+        return FlowTurn((self._question(flow, back, lang),), back)
+
+    def answer(
+        self, state: FlowState, lang: str, *, text: str = "", value: str | None = None
+    ) -> FlowTurn:
+        """Take a typed `text` or a pressed option `value` for the current question."""
+        flow = self.flows[state.flow]
+        step = flow.steps[state.step]
+        parsed = value if value is not None else _parse(step, text)
+        if parsed is None or (value is not None and not _valid_value(step, value)):
+            failures = state.failures + 1
+            failed = replace(state, failures=failures)
+            if failures >= MAX_FAILURES:
+                return FlowTurn((), failed, stuck=True, rejected=True)
+            hint = (
+                _t(step.hint, lang)
+                if step.hint
+                else say(f"hint_{step.type}", lang, **_limits(step))
+            )
+            return FlowTurn(
+                (Prompt(hint), self._question(flow, failed, lang)), failed, rejected=True
+            )
+        answered = FlowState(
+            state.flow,
+            state.step,
+            (*((k, v) for k, v in state.answers if k != step.save), (step.save, parsed)),
+            (*state.trail, state.step),
+        )
+        target = next((o.next for o in step.options if o.value == parsed and o.next), step.next)
+        if target is None:  # the checker forbids this; keep the user safe all the same
+            return FlowTurn((Prompt(say("flow_broken", lang)),), None, answered)
+        return self._advance(answered, target, lang)
+
+    def _advance(self, state: FlowState, step_id: str, lang: str) -> FlowTurn:
+        flow = self.flows[state.flow]
+        prompts: list[Prompt] = []
+        answers = state.values()
+        for _ in range(len(flow.steps) + 1):  # a say/branch cycle must not spin forever
+            step = flow.steps[step_id]
+            answers.update(step.sets)
+            current = FlowState(state.flow, step_id, tuple(answers.items()), state.trail)
+            if step.kind == "ask":
+                prompts.append(self._question(flow, current, lang))
+                return FlowTurn(tuple(prompts), current)
+            if step.kind == "say":
+                prompts.append(Prompt(self._render(flow, step.text, answers, lang)))
+                step_id = step.next or ""
+            elif step.kind == "branch":
+                step_id = next(target for cond, target in step.rules if cond.holds(answers))
+            elif step.kind == "result":
+                prompts.append(self._result(flow, step, answers, lang))
+                return FlowTurn(tuple(prompts), None, current)
+            else:  # handoff
+                prompts.append(Prompt(self._render(flow, step.text, answers, lang)))
+                return FlowTurn(tuple(prompts), None, current, handoff=True)
+        ended = FlowState(state.flow, step_id, tuple(answers.items()), state.trail)
+        return FlowTurn((Prompt(say("flow_broken", lang)),), None, ended)
+
+    def _question(self, flow: Flow, state: FlowState, lang: str) -> Prompt:
+        step = flow.steps[state.step]
+        text = self._render(flow, step.text, state.values(), lang)
+        if step.type == "yesno":
+            options = [(say("yes", lang), "yes"), (say("no", lang), "no")]
+        elif step.type == "area":
+            options = [(area, area) for area in AREAS]
+        else:
+            options = [(_t(o.label, lang), o.value) for o in step.options]
+        buttons = [(label, f"fa:{step.id}:{value}") for label, value in options]
+        if state.trail:
+            buttons.append((say("back", lang), f"fl:back:{step.id}"))
+        buttons.append((say("stop_flow", lang), "fl:stop"))
+        return Prompt(text, tuple(buttons))
+
+    def _result(self, flow: Flow, step: Step, answers: dict[str, Scalar], lang: str) -> Prompt:
+        lines = [self._render(flow, step.text, answers, lang)]
+        reasons = [
+            self._render(flow, r.text, answers, lang) for r in step.reasons if r.when.holds(answers)
+        ]
+        if reasons:
+            lines += ["", say("because", lang)] + [f"- {r}" for r in reasons]
+        # Best first: items whose condition says more about these answers come first.
+        matching = [e for e in step.entries if e.when.holds(answers)]
+        matching.sort(key=lambda e: -len(e.when.tests))
+        buttons: list[tuple[str, str]] = []
+        if matching:
+            lines += ["", say("read_more", lang)]
+        for item in matching:
+            entry = self.knowledge.by_id.get(item.entry_id or "")
+            if entry is None:
+                continue
+            title = entry.text(entry.title, lang)
+            why = f": {self._render(flow, item.text, answers, lang)}" if item.text else ""
+            lines.append(f"- {title}{why}")
+            buttons.append((title, f"e:{entry.id}"))
+        buttons.append((say("human_button", lang), "h:human"))
+        return Prompt("\n".join(lines), tuple(buttons))
+
+    def _render(
+        self, flow: Flow, text: Mapping[str, str], answers: dict[str, Scalar], lang: str
+    ) -> str:
+        labels = {key: self._label(flow, key, value, lang) for key, value in answers.items()}
+        try:
+            return _t(text, lang).format_map(labels).strip()
+        except (KeyError, ValueError, IndexError):
+            return _t(text, lang).strip()  # the checker guarantees answers; never crash on a user
+
+    def _label(self, flow: Flow, key: str, value: Scalar, lang: str) -> str:
+        for step in flow.steps.values():
+            if step.save == key and step.kind == "ask":
+                if step.type == "yesno":
+                    return say("yes" if value == "yes" else "no", lang).lower()
+                for option in step.options:
+                    if option.value == value:
+                        label = _t(option.label, lang)
+                        # Buttons start with a capital; inside a sentence the label does not.
+                        return label[:1].lower() + label[1:]
+        return str(value)
+
+    def summary(self, flow_id: str, answers: Mapping[str, Scalar], lang: str) -> list[str]:
+        """The answers as "question: answer" lines, for a liaison officer."""
+        flow = self.flows.get(flow_id)
+        if flow is None:
+            return [f"{k}: {v}" for k, v in answers.items()]
+        lines = []
+        for step in flow.steps.values():
+            if step.kind == "ask" and step.save in answers:
+                answer = self._label(flow, step.save, answers[step.save], lang)
+                lines.append(f"{_t(step.text, lang)} {answer}")
+        return lines
+
+
+def _t(text: Mapping[str, str], lang: str) -> str:
+    return text.get(lang) or text.get("nl", "")
+
+
+def _limits(step: Step) -> dict[str, object]:
+    return {"min": step.minimum if step.minimum is not None else 0, "max": step.maximum or "…"}
+
+
+def _valid_value(step: Step, value: str) -> bool:
+    if step.type == "yesno":
+        return value in ("yes", "no")
+    if step.type == "area":
+        return value in AREAS
+    return any(o.value == value for o in step.options)
+
+
+def _parse(step: Step, text: str) -> Scalar | None:
+    """A typed answer in the form the step stores, or None when it does not fit."""
+    typed = text.strip()
+    word = typed.lower().strip(" .!?")
+    if not typed:
+        return None
+    if step.type == "yesno":
+        return "yes" if word in _YES else "no" if word in _NO else None
+    if step.type == "number":
+        found = _NUMBER.search(typed.replace(" ", ""))
+        if found is None:
+            return None
+        try:
+            number = int(float(found.group(0).replace(".", "")))
+        except (ValueError, OverflowError):  # "9" * 400 is inf as a float
+            return None
+        if step.minimum is not None and number < step.minimum:
+            return None
+        if step.maximum is not None and number > step.maximum:
+            return None
+        return number
+    if step.type == "area":
+        match = process.extractOne(
+            typed, AREAS, scorer=fuzz.WRatio, processor=utils.default_process, score_cutoff=80
+        )
+        return match[0] if match else None
+    if step.type == "choice":
+        by_label = {v: o.value for o in step.options for v in (o.value, *o.label.values())}
+        longest = max(len(label.split()) for label in by_label)
+        if len(typed.split()) > longest + 1:
+            return None  # a sentence, not a choice: let the dialogue see whether it is a question
+        match = process.extractOne(
+            typed,
+            list(by_label),
+            scorer=fuzz.WRatio,
+            processor=utils.default_process,
+            score_cutoff=85,
+        )
+        return by_label[match[0]] if match else None
+    return typed[:1000]

@@ -1,0 +1,181 @@
+"""What a conversation is made of: inbound events, replies, domain events and the state."""
+
+from __future__ import annotations
+
+__all__ = [
+    "Button",
+    "Conversation",
+    "Event",
+    "FeedbackGiven",
+    "FollowUp",
+    "ForgetRequested",
+    "HandoffRequested",
+    "Inbound",
+    "Outcome",
+    "Reply",
+    "TicketInfo",
+]
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from loketbot.content.knowledge import LANGS
+from loketbot.conversation.flows import FlowState
+from loketbot.understanding.matcher import Match
+
+STATE_VERSION = 1
+# Control characters but tab and newline: PostgreSQL refuses NUL in text and JSON, and escape
+# sequences would reach the terminals of the people reading along.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice offered with a reply; `data` comes back as Inbound.button when chosen."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the user."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class TicketInfo:
+    """The chat's latest ticket, as the shell knows it; `reopenable` while within the window."""
+
+    number: int
+    status: str  # open | claimed | answered | closed
+    reopenable: bool = False
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing the user did: typed `text`, or pressed the button carrying `button`.
+
+    `ticket` is the chat's latest ticket (from the store), so the core can route follow-ups.
+    """
+
+    text: str = ""
+    button: str | None = None
+    ticket: TicketInfo | None = None
+
+    def __post_init__(self) -> None:
+        # Every channel's input passes here: made safe once, before anything reads or stores it.
+        object.__setattr__(self, "text", clean_text(self.text))
+        if self.button is not None:
+            object.__setattr__(self, "button", clean_text(self.button))
+
+
+def clean_text(text: str) -> str:
+    """`text` safe to store and send: line ends as newlines, no other control characters,
+    and a lone surrogate (JSON allows "\\ud800") as U+FFFD. Writing marks (RTL, ZWJ) stay."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _SURROGATE.search(text):
+        # A pair that arrived as two escapes becomes the one character it stands for.
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return _CONTROL.sub("", text)
+
+
+@dataclass(frozen=True)
+class HandoffRequested:
+    """The user confirmed that a liaison officer should answer `question`."""
+
+    question: str
+    lang: str
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FeedbackGiven:
+    """The user said whether the answer of `entry_id` helped."""
+
+    entry_id: str
+    helpful: bool
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The initiator added `text` to ticket `ticket` (reopening it when `reopen`)."""
+
+    ticket: int
+    text: str
+    reopen: bool = False
+
+
+@dataclass(frozen=True)
+class ForgetRequested:
+    """The user confirmed that their messages and personal data be deleted."""
+
+
+Event = HandoffRequested | FeedbackGiven | FollowUp | ForgetRequested
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Everything the core remembers about one chat; stored as JSON by the shell."""
+
+    lang: str = "nl"
+    lang_pinned: bool = False
+    mode: str = "idle"  # idle | clarify | handoff_confirm | handoff_question | handoff_context
+    question: str = ""
+    options: tuple[str, ...] = ()
+    candidates: tuple[tuple[str, float], ...] = ()
+    history: tuple[tuple[str, str], ...] = ()
+    offered: tuple[Button, ...] = ()  # the last buttons shown: a typed number or label picks one
+    flow: FlowState | None = None  # the flow in progress
+    last_flow: FlowState | None = None  # the flow that ended last: context for a handoff
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict for the store."""
+        return {
+            "v": STATE_VERSION,
+            "lang": self.lang,
+            "lang_pinned": self.lang_pinned,
+            "mode": self.mode,
+            "question": self.question,
+            "options": list(self.options),
+            "candidates": [list(c) for c in self.candidates],
+            "history": [list(h) for h in self.history],
+            "offered": [[b.label, b.data] for b in self.offered],
+            "flow": self.flow.to_json() if self.flow else None,
+            "last_flow": self.last_flow.to_json() if self.last_flow else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Conversation:
+        """Rebuild from `to_json` output; an unknown or older shape starts fresh (same language)."""
+        if not data:
+            return cls()
+        lang = data.get("lang") if data.get("lang") in LANGS else "nl"
+        if data.get("v") != STATE_VERSION:
+            return cls(lang=str(lang))
+        return cls(
+            lang=str(lang),
+            lang_pinned=bool(data.get("lang_pinned")),
+            mode=str(data.get("mode", "idle")),
+            question=str(data.get("question", "")),
+            options=tuple(str(o) for o in data.get("options", ())),
+            candidates=tuple((str(i), float(s)) for i, s in data.get("candidates", ())),
+            history=tuple((str(r), str(t)) for r, t in data.get("history", ())),
+            offered=tuple(Button(str(label), str(d)) for label, d in data.get("offered", ())),
+            flow=FlowState.from_json(data["flow"]) if data.get("flow") else None,
+            last_flow=FlowState.from_json(data["last_flow"]) if data.get("last_flow") else None,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one step decided."""
+
+    conversation: Conversation
+    replies: tuple[Reply, ...]
+    events: tuple[Event, ...] = ()
+    match: Match | None = None

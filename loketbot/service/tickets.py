@@ -1,0 +1,227 @@
+"""What liaison officers do with a ticket (claim, answer, close, reopen) and the card they see.
+
+Every action is one store transaction: the status change, the history event and the outbox
+rows (the answer to the initiator, the card update in the officers' group) commit together.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TicketError", "Tickets", "card"]
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from loketbot.content.knowledge import Knowledge
+from loketbot.conversation.state import clean_text
+from loketbot.conversation.texts import say
+from loketbot.errors import LoketbotError
+from loketbot.store.privacy import ANONYMOUS
+from loketbot.store.store import HandoffRecord, OfficerRecord, Store
+
+CARD_CHANNEL = "telegram"
+# A card is one Telegram message (at most 4,096 characters) and is never split: long texts are
+# cut on the card; the console shows them whole.
+CARD_LIMIT = 4000
+_MAX_TICKET = 2**31 - 1  # ticket numbers are 32-bit integers in the database
+_STATUS_NL = {
+    "open": "🟠 open",
+    "claimed": "🔵 in behandeling",
+    "answered": "🟢 beantwoord",
+    "closed": "⚪ gesloten",
+}
+
+
+class TicketError(LoketbotError):
+    """An officer action that cannot be done (wrong status, unknown ticket, not an officer)."""
+
+
+@dataclass(frozen=True)
+class Card:
+    """The text and buttons of a ticket card in the officers' group."""
+
+    text: str
+    buttons: tuple[tuple[str, str], ...]
+
+
+def card(record: HandoffRecord, knowledge: Knowledge | None = None) -> Card:
+    """Render a ticket for officers: number, status, area, topic, question, short context."""
+    context = record.context or {}
+    lines = [f"Ticket {record.ticket} · {_STATUS_NL.get(record.status, record.status)}"]
+    if record.assigned_officer:
+        lines.append(f"Bij: {record.assigned_officer}")
+    facts = [f"taal {record.lang}"]
+    if record.area:
+        facts.append(f"gebied {record.area}")
+    if record.topic:
+        entry = knowledge.by_id.get(record.topic) if knowledge else None
+        facts.append(f"onderwerp {entry.title['nl'] if entry else record.topic}")
+    lines += [" · ".join(facts), "", "Vraag:", _short(record.question, 1500)]
+    extra = str(context.get("extra") or "").strip()
+    if extra:
+        lines += ["", "Aanvulling:", _short(extra, 800)]
+    flow = context.get("flow") or {}
+    if flow.get("summary"):
+        summary = [_short(f"- {s}", 300) for s in flow["summary"]]
+        lines += ["", "Antwoorden in de vragenlijst:", *summary]
+    recent = [m["text"] for m in context.get("recent", []) if m.get("role") == "user"]
+    recent = [t for t in recent if t != record.question and not t.startswith("[")][-3:]
+    if recent:
+        lines += ["", "Eerder in het gesprek:"] + [f"- {t[:200]}" for t in recent]
+    if record.answer:
+        lines += ["", "Antwoord:", _short(record.answer, 800)]
+    hint = ""
+    if record.status in ("open", "claimed"):
+        hint = "\n\nAntwoord door op dit bericht te reageren (reply), of met /antwoord NR tekst."
+    buttons: tuple[tuple[str, str], ...]
+    if record.status == "open":
+        buttons = (
+            ("Oppakken", f"tk:claim:{record.ticket}"),
+            ("Sluiten", f"tk:close:{record.ticket}"),
+        )
+    elif record.status in ("claimed", "answered"):
+        buttons = (("Sluiten", f"tk:close:{record.ticket}"),)
+    else:
+        buttons = (("Heropenen", f"tk:reopen:{record.ticket}"),)
+    return Card(_short("\n".join(lines), CARD_LIMIT - len(hint)) + hint, buttons)
+
+
+def _short(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters ending in "…" when it is longer."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def card_payload(
+    record: HandoffRecord, knowledge: Knowledge | None, *, new: bool
+) -> dict[str, object]:
+    """Outbox payload for a new card, or for an edit of the card already sent."""
+    rendered = card(record, knowledge)
+    buttons = [[label, data] for label, data in rendered.buttons]
+    if new:
+        return {"text": rendered.text, "buttons": buttons, "card": True}
+    return {"text": rendered.text, "buttons": buttons, "edit_ticket_card": record.ticket}
+
+
+class Tickets:
+    """Officer actions against one store; the answer goes to the initiator's own channel."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        officers_chat: str | None,
+        knowledge: Callable[[], Knowledge | None] = lambda: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        splitters: Mapping[str, Callable[[str], list[str]]] | None = None,
+    ) -> None:
+        """`knowledge` returns the current set (it changes on reload) for topic titles;
+        `splitters` cut an answer too long for the initiator's channel, as Desk does."""
+        self.splitters = dict(splitters or {})
+        self.store = store
+        self.officers_chat = officers_chat
+        self.knowledge = knowledge
+        self.clock = clock
+
+    async def claim(self, number: int, officer: OfficerRecord) -> HandoffRecord:
+        """Take the ticket; refused when someone else has it or it is done."""
+        return await self._act(number, officer, "claimed", allowed=("open",))
+
+    async def answer(
+        self, number: int, officer: OfficerRecord, text: str, *, key: str | None = None
+    ) -> HandoffRecord:
+        """Send `text` to the initiator; `key` makes a repeated request harmless."""
+        text = clean_text(text).strip()  # a pasted NUL would make PostgreSQL refuse it
+        if not text:
+            raise TicketError("an answer needs text: /antwoord NR your answer")
+        return await self._act(
+            number,
+            officer,
+            "answered",
+            allowed=("open", "claimed", "answered"),
+            answer=text,
+            key=key,
+        )
+
+    async def close(self, number: int, officer: OfficerRecord) -> HandoffRecord:
+        """Close the ticket; the initiator is told and can reopen within the window."""
+        return await self._act(number, officer, "closed", allowed=("open", "claimed", "answered"))
+
+    async def reopen(self, number: int, officer: OfficerRecord) -> HandoffRecord:
+        """Open a closed ticket again."""
+        return await self._act(number, officer, "open", allowed=("closed", "answered"))
+
+    async def _act(
+        self,
+        number: int,
+        officer: OfficerRecord,
+        status: str,
+        *,
+        allowed: tuple[str, ...],
+        answer: str | None = None,
+        key: str | None = None,
+    ) -> HandoffRecord:
+        if officer.role != "officer":
+            raise TicketError(f"{officer.name} is no liaison officer")
+        if not 0 < number <= _MAX_TICKET:  # from a typed or forged number: no database takes it
+            raise TicketError(f"no ticket {number}")
+        action = key or uuid.uuid4().hex
+        async with self.store.ticket(number) as tx:
+            before = tx.record
+            if before.status not in allowed:
+                raise TicketError(
+                    f"ticket {number} is {before.status}"
+                    + (f" (by {before.assigned_officer})" if before.assigned_officer else "")
+                )
+            if status == "claimed" and before.assigned_officer not in (None, officer.name):
+                raise TicketError(f"ticket {number} is already with {before.assigned_officer}")
+            # An anonymised ticket has no initiator any more (/vergeet or the retention period).
+            reachable = before.channel != ANONYMOUS.channel
+            if answer is not None and not reachable:
+                raise TicketError(
+                    f"ticket {number} is anonymised: the initiator's data was deleted, "
+                    "so an answer cannot reach them"
+                )
+            tx.set_status(status, officer=officer.name, answer=answer)
+            after = _updated(before, status, officer, answer)
+            if answer is not None:
+                text = say("officer_answer", before.lang, ticket=number, answer=answer)
+                split = self.splitters.get(before.channel)
+                for index, part in enumerate(split(text) if split else [text]):
+                    # Part 0 keeps the old key, so a retried request stays harmless.
+                    tx.add_outbox(
+                        "message",
+                        {"text": part},
+                        key=f"answer:{number}:{action}" + (f":{index}" if index else ""),
+                        channel=before.channel,
+                        chat_id=before.external_id,
+                    )
+            if status == "closed" and reachable:
+                tx.add_outbox(
+                    "message",
+                    {"text": say("ticket_closed", before.lang, ticket=number)},
+                    key=f"closed:{number}:{action}",
+                    channel=before.channel,
+                    chat_id=before.external_id,
+                )
+            if self.officers_chat:
+                tx.add_outbox(
+                    "edit_text",
+                    card_payload(after, self.knowledge(), new=False),
+                    key=f"card-edit:{number}:{action}",
+                    channel=CARD_CHANNEL,
+                    chat_id=self.officers_chat,
+                )
+        return after
+
+
+def _updated(
+    record: HandoffRecord, status: str, officer: OfficerRecord, answer: str | None
+) -> HandoffRecord:
+    """The record as it will read after set_status (the transaction keeps the one it locked)."""
+    return replace(
+        record,
+        status=status,
+        assigned_officer=officer.name,  # as the store records it, reopening included
+        answer=answer if answer is not None else record.answer,
+    )

@@ -1,0 +1,98 @@
+"""Routing metrics over labelled questions, as defined in shared/eval/README.md."""
+
+from __future__ import annotations
+
+__all__ = ["Case", "Report", "evaluate", "read_cases"]
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loketbot.errors import LoketbotError
+from loketbot.understanding.matcher import Match, Matcher
+
+HANDOFF = "handoff"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One labelled question: `expect` is a topic id or "handoff"."""
+
+    text: str
+    expect: str
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Counts and rates of one evaluation run."""
+
+    in_scope: int
+    out_of_scope: int
+    top1: float
+    safe: float
+    wrong: float
+    handoff: float
+    misses: tuple[dict[str, object], ...] = field(default=())
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON shape of `loketbot eval --json`."""
+        return {
+            "in_scope": self.in_scope,
+            "out_of_scope": self.out_of_scope,
+            "top1": round(self.top1, 4),
+            "safe": round(self.safe, 4),
+            "wrong": round(self.wrong, 4),
+            "handoff": round(self.handoff, 4),
+            "misses": list(self.misses),
+        }
+
+
+def read_cases(path: Path) -> list[Case]:
+    """Read `{"text", "expect"[, "lang"]}` lines; raise LoketbotError naming the bad line."""
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            cases.append(Case(str(row["text"]), str(row["expect"]), row.get("lang")))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise LoketbotError(
+                f"{path}:{number}: expected a JSON object with 'text' and 'expect' ({exc})"
+            ) from None
+    return cases
+
+
+def evaluate(matcher: Matcher, cases: Iterable[Case]) -> Report:
+    """Match every case (language detected, as for a user) and compute the four metrics."""
+    in_scope = out_scope = top1 = safe = wrong = handed = 0
+    misses: list[dict[str, object]] = []
+    for case in cases:
+        match: Match = matcher.match(case.text)
+        confident = match.action in ("answer", "flow")
+        if case.expect == HANDOFF:
+            out_scope += 1
+            handed += match.action == "handoff"
+            wrong += confident
+            ok = match.action == "handoff"
+        else:
+            in_scope += 1
+            hit = match.intent == case.expect and match.action != "handoff"
+            top1 += hit
+            safe += hit or (match.action == "clarify" and case.expect in match.alternatives)
+            wrong += confident and match.intent != case.expect
+            ok = hit
+        if not ok:
+            misses.append({**match.as_dict(), "expect": case.expect})
+    total = in_scope + out_scope
+    return Report(
+        in_scope=in_scope,
+        out_of_scope=out_scope,
+        top1=top1 / in_scope if in_scope else 0.0,
+        safe=safe / in_scope if in_scope else 0.0,
+        wrong=wrong / total if total else 0.0,
+        handoff=handed / out_scope if out_scope else 0.0,
+        misses=tuple(misses),
+    )

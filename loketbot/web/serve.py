@@ -1,0 +1,57 @@
+"""The console beside a terminal chat (`loketbot chat --console`): one process, one store."""
+
+from __future__ import annotations
+
+__all__ = ["serve_console"]
+
+import sys
+
+from aiohttp import web
+
+from loketbot.config import Settings
+from loketbot.content.bundle import Content
+from loketbot.errors import ConfigError
+from loketbot.service.desk import Desk
+from loketbot.service.reload import Reloader
+from loketbot.service.sender import Sender
+from loketbot.service.tickets import Tickets
+from loketbot.store.store import Store
+from loketbot.web.app import create_app, session_key
+from loketbot.web.context import Console
+
+
+async def serve_console(
+    settings: Settings, store: Store, desk: Desk, content: Content, sender: Sender
+) -> web.AppRunner:
+    """Start the web console on LOKETBOT_WEB_HOST:PORT; its URL goes to stderr."""
+    reloader = Reloader(
+        settings.knowledge_dir,
+        settings.flows_dir,
+        content,
+        install=desk.use,
+        expected_answer=settings.expected_answer,
+        retention_days=settings.retention_days,
+    )
+    tickets = Tickets(store, officers_chat=None, knowledge=lambda: desk.dialogue.knowledge)
+    console = Console(
+        store=store,
+        tickets=tickets,
+        reloader=reloader,
+        session_key=session_key(settings.session_key),
+        cookie_secure=settings.cookie_secure,
+        on_commit=sender.wake,
+    )
+    app = create_app(store=store, version=lambda: desk.dialogue.knowledge.version, console=console)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError(
+            f"cannot serve the console on {settings.web_host}:{settings.web_port}: "
+            f"{exc.strerror or exc} (set LOKETBOT_WEB_PORT to a free port)"
+        ) from exc
+    host = settings.web_host if settings.web_host not in ("0.0.0.0", "::") else "localhost"
+    print(f"console: http://{host}:{settings.web_port}/", file=sys.stderr, flush=True)
+    return runner
