@@ -5,19 +5,25 @@ from __future__ import annotations
 __all__ = [
     "DB_ERRORS",
     "IMMEDIATE",
+    "FileWriter",
     "create_engine",
-    "file_writer_engine",
+    "insert_ignoring_conflict",
     "reason",
     "shown_url",
     "transient",
 ]
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, Insert, Table, event
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     DBAPIError,
@@ -37,6 +43,7 @@ POOL_SIZE = 20
 POOL_OVERFLOW = 0
 # OSError: refused connections and timeouts, raised by drivers before SQLAlchemy wraps anything.
 DB_ERRORS = (SQLAlchemyError, OSError, CommandError)
+_T = TypeVar("_T")
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -60,17 +67,47 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def file_writer_engine(engine: AsyncEngine) -> Engine | None:
-    """For a SQLite file: a plain (synchronous) engine on the same file, for the store's writer
-    thread; None for other databases (and in-memory SQLite, which one connection must hold)."""
-    url = engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    if url.query.get("uri") or url.query.get("mode"):
-        return None
-    sync = create_sync_engine(url.set(drivername="sqlite+pysqlite"))
-    _set_up_sqlite(sync)
-    return sync
+def insert_ignoring_conflict(dialect: str, table: Table, columns: list[str]) -> Insert:
+    """INSERT ... ON CONFLICT (columns) DO NOTHING in `dialect` ("postgresql" or "sqlite")."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=columns)
+
+
+@dataclass(frozen=True)
+class FileWriter:
+    """On a SQLite file, the busiest transactions run whole in one thread with a plain sqlite3
+    connection: one hop per transaction instead of several per statement (aiosqlite's cost)."""
+
+    engine: Engine
+    thread: ThreadPoolExecutor
+
+    @classmethod
+    def open(cls, engine: AsyncEngine) -> FileWriter | None:
+        """A writer on the same file as `engine`; None for other databases (and in-memory
+        SQLite, which one connection must hold)."""
+        url = engine.url
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        if url.query.get("uri") or url.query.get("mode"):
+            return None
+        sync = create_sync_engine(url.set(drivername="sqlite+pysqlite"))
+        _set_up_sqlite(sync)
+        thread = ThreadPoolExecutor(1, thread_name_prefix="loketbot-sqlite")
+        return cls(sync.execution_options(**{IMMEDIATE: True}), thread)
+
+    async def run(self, work: Callable[[Connection], _T]) -> _T:
+        """Run `work` in one BEGIN IMMEDIATE transaction in the writer thread; rolled back
+        when it raises."""
+        return await asyncio.get_running_loop().run_in_executor(self.thread, self._run, work)
+
+    def _run(self, work: Callable[[Connection], _T]) -> _T:
+        with self.engine.begin() as connection:
+            return work(connection)
+
+    async def close(self) -> None:
+        """Close the file's connections in their own thread, then end the thread."""
+        await asyncio.get_running_loop().run_in_executor(self.thread, self.engine.dispose)
+        self.thread.shutdown()
 
 
 def _set_up_sqlite(engine: Engine) -> None:

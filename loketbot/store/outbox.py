@@ -24,11 +24,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Insert, and_, bindparam, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from loketbot.errors import StoreError
+from loketbot.store.engine import insert_ignoring_conflict
 from loketbot.store.models import OUTBOX_KINDS, OUTBOX_STATUSES, Handoff, Outbox, table_of, utcnow
 from loketbot.store.records import OutboxRecord, outbox_record
 
@@ -55,8 +55,7 @@ _MARK_SENT = (
 @functools.cache
 def _insert_new(dialect: str) -> Insert:
     """INSERT of outbox rows that skips a key already in the table."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(_OUTBOX).on_conflict_do_nothing(index_elements=["key"])
+    return insert_ignoring_conflict(dialect, _OUTBOX, ["key"])
 
 
 class OutboxBuffer:

@@ -21,10 +21,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from loketbot.store.models import Base, Conversation, Handoff, Officer, Outbox, User
+from loketbot.store.engine import insert_ignoring_conflict
+from loketbot.store.models import Base, Conversation, Handoff, Officer, Outbox, User, table_of
 
 
 @dataclass(frozen=True)
@@ -168,8 +168,6 @@ def insert_ignoring(
     session: Session, model: type[Base], columns: list[str], values: dict[str, Any]
 ) -> bool:
     """INSERT ... ON CONFLICT (columns) DO NOTHING; True when the row was inserted."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=columns)
-    )
+    dialect = session.get_bind().dialect.name
+    statement = insert_ignoring_conflict(dialect, table_of(model), columns).values(**values)
     return session.connection().execute(statement).rowcount == 1

@@ -23,7 +23,6 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -42,7 +41,7 @@ from sqlalchemy.ext.asyncio import (
 from loketbot.errors import StoreError
 from loketbot.store.engine import DB_ERRORS as _DB_ERRORS
 from loketbot.store.engine import IMMEDIATE as _IMMEDIATE
-from loketbot.store.engine import create_engine, file_writer_engine, reason, shown_url, transient
+from loketbot.store.engine import FileWriter, create_engine, reason, shown_url, transient
 from loketbot.store.models import (
     HANDOFF_STATUSES,
     Conversation,
@@ -97,16 +96,8 @@ class Store:
         # SQLite has one writer at a time anyway; queueing here instead of in SQLite's busy
         # handler leaves its timeout for other processes (and lets an in-memory database work).
         self._sqlite_writer = asyncio.Lock() if self._sqlite else None
-        # On a SQLite file, the busiest transactions (turns, outbox) run whole in one thread
-        # with a plain sqlite3 connection: one hop per transaction instead of several per
-        # statement, which is what aiosqlite costs.
         self._immediate = engine.execution_options(**{_IMMEDIATE: True})
-        writer = file_writer_engine(engine)
-        self._file_engine: Engine | None = writer
-        self._file_writes = writer.execution_options(**{_IMMEDIATE: True}) if writer else None
-        self._file_writer: ThreadPoolExecutor | None = None
-        if writer is not None:
-            self._file_writer = ThreadPoolExecutor(1, thread_name_prefix="loketbot-sqlite")
+        self._file_writer = FileWriter.open(engine)
         # After the database was away or locked, writes fail at once for a moment instead of
         # each waiting out its own timeout in turn; the next write after it tries for real.
         self._away_until = 0.0
@@ -133,10 +124,8 @@ class Store:
 
     async def close(self) -> None:
         """Close every connection."""
-        if self._file_writer is not None and self._file_engine is not None:
-            writer = self._file_writer
-            await asyncio.get_running_loop().run_in_executor(writer, self._file_engine.dispose)
-            writer.shutdown()
+        if self._file_writer is not None:
+            await self._file_writer.close()
         await self._engine.dispose()
 
     async def ping(self) -> None:
@@ -347,18 +336,11 @@ class Store:
                 raise StoreError(f"database {self._url} was away a moment ago", transient=True)
             try:
                 if self._file_writer is not None:
-                    loop = asyncio.get_running_loop()
-                    return await loop.run_in_executor(self._file_writer, self._in_thread, work)
+                    return await self._file_writer.run(work)
                 async with self._immediate.begin() as connection:
                     return await connection.run_sync(work)
             except _DB_ERRORS as exc:
                 raise self._error(f"cannot {doing}", exc) from exc
-
-    def _in_thread(self, work: Callable[[Connection], _T]) -> _T:
-        """The writer thread's side of _run_write: rolled back when `work` raises."""
-        assert self._file_writes is not None
-        with self._file_writes.begin() as connection:
-            return work(connection)
 
     @asynccontextmanager
     async def _write(self, doing: str) -> AsyncIterator[AsyncSession]:

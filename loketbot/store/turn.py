@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Insert, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from loketbot.errors import StoreError
+from loketbot.store.engine import insert_ignoring_conflict
 from loketbot.store.models import (
     DIRECTIONS,
     Conversation,
@@ -93,12 +93,11 @@ class _Upserts:
 
 @functools.cache
 def _upserts(dialect: str) -> _Upserts:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return _Upserts(
-        user=insert(_USERS).on_conflict_do_nothing(index_elements=["channel", "external_id"]),
-        conversation=insert(_CONVERSATIONS).on_conflict_do_nothing(index_elements=["user_id"]),
-        update_seen=insert(table_of(ProcessedUpdate)).on_conflict_do_nothing(
-            index_elements=["channel", "update_id"]
+        user=insert_ignoring_conflict(dialect, _USERS, ["channel", "external_id"]),
+        conversation=insert_ignoring_conflict(dialect, _CONVERSATIONS, ["user_id"]),
+        update_seen=insert_ignoring_conflict(
+            dialect, table_of(ProcessedUpdate), ["channel", "update_id"]
         ),
     )
 
