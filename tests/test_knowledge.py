@@ -231,3 +231,25 @@ def test_no_dev_question_is_copied_into_knowledge() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_content_check_reads_each_flow_file_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import Counter
+
+    from loketbot.content import bundle, flowfile, knowledge, yamlfile
+
+    reads: Counter[str] = Counter()
+    real = yamlfile.read_yaml
+
+    def counting(path: Path) -> yamlfile.Located:
+        if Path(path).parent.name == "flows":
+            reads[Path(path).name] += 1
+        return real(path)
+
+    for module in (flowfile, knowledge):  # every reader of YAML files
+        monkeypatch.setattr(module, "read_yaml", counting)
+    flows_dir = KNOWLEDGE.parent / "flows"
+    content, problems = bundle.check_content(KNOWLEDGE, flows_dir)
+    assert content is not None and not problems
+    assert set(reads) == {p.name for p in flows_dir.glob("*.yaml")}
+    assert set(reads.values()) == {1}

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from loketbot.content.flowfile import Flow, check_flows
-from loketbot.content.knowledge import Knowledge, check, flow_ids
+from loketbot.content.flowfile import Flow, check_flow_files, declared_ids, read_flow_files
+from loketbot.content.knowledge import Knowledge, check
 from loketbot.errors import KnowledgeError, Problem
 
 
@@ -25,9 +25,12 @@ def check_content(
     knowledge_dir: Path | str, flows_dir: Path | str
 ) -> tuple[Content | None, list[Problem]]:
     """Validate both folders; the Content (None when anything is wrong) and every problem."""
-    knowledge, problems = check(knowledge_dir, flows=flow_ids(Path(flows_dir)))
+    # Each flow file is read and parsed once: entries need the declared ids, flows the entries.
+    files, problems = read_flow_files(flows_dir)
+    knowledge, found = check(knowledge_dir, flows=declared_ids(files))
+    problems += found
     entry_ids = None if knowledge is None else knowledge.by_id.keys()
-    flows, flow_problems = check_flows(flows_dir, entry_ids=entry_ids)
+    flows, flow_problems = check_flow_files(files, entry_ids=entry_ids)
     problems += flow_problems
     if problems or knowledge is None:
         return None, sorted(problems)

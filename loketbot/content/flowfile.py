@@ -9,8 +9,11 @@ __all__ = [
     "Item",
     "Option",
     "Step",
+    "check_flow_files",
     "check_flows",
+    "declared_ids",
     "load_flows",
+    "read_flow_files",
 ]
 
 import string
@@ -235,18 +238,42 @@ def check_flows(
 
     `entry_ids` are the knowledge ids results may point to; None skips that check.
     """
+    files, problems = read_flow_files(flows_dir)
+    flows, found = check_flow_files(files, entry_ids=entry_ids)
+    return flows, problems + found
+
+
+def read_flow_files(flows_dir: Path | str) -> tuple[list[Located], list[Problem]]:
+    """Read every flows/*.yaml once: the files that parsed, and a problem for each that did not."""
     root = Path(flows_dir)
+    files: list[Located] = []
+    problems: list[Problem] = []
+    if root.is_dir():
+        for path in sorted(root.glob("*.yaml")):
+            try:
+                files.append(read_yaml(path))
+            except SyntaxProblem as exc:
+                problems.append(exc.problem)
+    return files, problems
+
+
+def declared_ids(files: Iterable[Located]) -> frozenset[str]:
+    """The flow ids the files declare (a top-level `id`), valid or not: what entries may name."""
+    return frozenset(
+        f.data["id"]
+        for f in files
+        if isinstance(f.data, dict) and isinstance(f.data.get("id"), str)
+    )
+
+
+def check_flow_files(
+    files: Iterable[Located], *, entry_ids: Iterable[str] | None = None
+) -> tuple[dict[str, Flow], list[Problem]]:
+    """Validate flow files already read: the flows that loaded and every problem found."""
     flows: dict[str, Flow] = {}
     problems: list[Problem] = []
-    if not root.is_dir():
-        return flows, problems
     known_entries = None if entry_ids is None else frozenset(entry_ids)
-    for path in sorted(root.glob("*.yaml")):
-        try:
-            located = read_yaml(path)
-        except SyntaxProblem as exc:
-            problems.append(exc.problem)
-            continue
+    for located in files:
         flow = _parse(located, problems)
         if flow is None:
             continue

@@ -9,7 +9,6 @@ __all__ = [
     "Knowledge",
     "Link",
     "check",
-    "flow_ids",
     "load_knowledge",
     "unknown_field",
 ]
@@ -142,20 +141,6 @@ def normalise_example(text: str) -> str:
         folded = unicodedata.normalize("NFKD", text.casefold())
         folded = "".join(c for c in folded if not unicodedata.combining(c))
     return " ".join(re.findall(r"[a-z0-9]+", folded))
-
-
-def flow_ids(flows_dir: Path) -> frozenset[str]:
-    """Ids of the flows in `flows_dir` (each flows/*.yaml declares a top-level `id`)."""
-    ids: set[str] = set()
-    if flows_dir.is_dir():
-        for path in sorted(flows_dir.glob("*.yaml")):
-            try:
-                data = read_yaml(path).data
-            except SyntaxProblem:
-                continue
-            if isinstance(data, dict) and isinstance(data.get("id"), str):
-                ids.add(data["id"])
-    return frozenset(ids)
 
 
 def load_knowledge(knowledge_dir: Path | str, *, flows: Iterable[str] | None = None) -> Knowledge:
