@@ -170,7 +170,7 @@ class Dialogue:
             buttons = (Button("Nederlands", "lang:nl"), Button("English", "lang:en"))
             return Outcome(conv, (Reply(say("lang_ask", conv.lang), buttons),))
         if command == "human":
-            return self._ask_for_human(conv, self._last_question(conv), offer="ask_question")
+            return self._ask_for_human(conv, conv.last_question, offer="ask_question")
         return Outcome(conv, (Reply(say("unknown_command", conv.lang)),))
 
     def _set_lang(self, conv: Conversation, lang: str) -> Outcome:
@@ -252,7 +252,7 @@ class Dialogue:
     def _handoff_button(self, conv: Conversation, value: str) -> Outcome | None:
         lang = conv.lang
         if value == "human":
-            return self._ask_for_human(conv, self._last_question(conv), offer="ask_question")
+            return self._ask_for_human(conv, conv.last_question, offer="ask_question")
         if value == "ask" and conv.mode == "clarify":
             return self._ask_for_human(conv, conv.question, offer="offer_handoff")
         if value == "yes" and conv.mode == "handoff_confirm":
@@ -321,6 +321,8 @@ class Dialogue:
         if match.lang_sure and not conv.lang_pinned:
             conv = replace(conv, lang=match.lang)
         conv = replace(conv, mode="idle", options=(), question=text, candidates=match.candidates)
+        if match.intent != "system-human":  # "ik wil een mens" is no question to pass on
+            conv = replace(conv, last_question=text)
         outcome = self._route(conv, match)
         return replace(outcome, match=match)
 
@@ -354,7 +356,7 @@ class Dialogue:
     def _answer(self, conv: Conversation, entry: Entry) -> Outcome:
         lang = conv.lang
         if entry.id == "system-human":
-            return self._ask_for_human(conv, self._last_question(conv), offer="ask_question")
+            return self._ask_for_human(conv, conv.last_question, offer="ask_question")
         text = entry.text(entry.answer, lang).strip()
         if entry.kind == "system":
             menu = entry.id in ("system-greeting", "system-help")
@@ -377,15 +379,6 @@ class Dialogue:
         return Outcome(conv, (Reply("\n".join(lines), buttons),))
 
     # -- handoff --------------------------------------------------------------------------
-
-    def _last_question(self, conv: Conversation) -> str:
-        """The user's latest question that was not a command or a request for a human."""
-        for role, text in reversed(conv.history):
-            if role == "user" and not text.startswith("/") and not text.startswith("["):
-                match = self.matcher.match(text)
-                if match.intent != "system-human":
-                    return text
-        return ""
 
     def _ask_for_human(self, conv: Conversation, question: str, *, offer: str) -> Outcome:
         lang = conv.lang

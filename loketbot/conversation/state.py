@@ -126,6 +126,7 @@ class Conversation:
     lang_pinned: bool = False
     mode: str = "idle"  # idle | clarify | handoff_confirm | handoff_question | handoff_context
     question: str = ""
+    last_question: str = ""  # the latest free-text question, for a later "/mens"
     options: tuple[str, ...] = ()
     candidates: tuple[tuple[str, float], ...] = ()
     history: tuple[tuple[str, str], ...] = ()
@@ -141,6 +142,7 @@ class Conversation:
             "lang_pinned": self.lang_pinned,
             "mode": self.mode,
             "question": self.question,
+            "last_question": self.last_question,
             "options": list(self.options),
             "candidates": [list(c) for c in self.candidates],
             "history": [list(h) for h in self.history],
@@ -162,6 +164,7 @@ class Conversation:
             lang_pinned=bool(data.get("lang_pinned")),
             mode=str(data.get("mode", "idle")),
             question=str(data.get("question", "")),
+            last_question=str(data.get("last_question", "")),
             options=tuple(str(o) for o in data.get("options", ())),
             candidates=tuple((str(i), float(s)) for i, s in data.get("candidates", ())),
             history=tuple((str(r), str(t)) for r, t in data.get("history", ())),
