@@ -10,6 +10,7 @@ from loketbot.content.bundle import load_content
 from loketbot.content.flowfile import check_flows
 from loketbot.conversation.dialogue import Dialogue
 from loketbot.conversation.scripts import ends_of, run_file, run_folder
+from loketbot.conversation.state import HandoffRequested
 
 from .conftest import KNOWLEDGE, ROOT
 
@@ -166,3 +167,42 @@ def test_step_with_two_kinds(tmp_path: Path) -> None:
 def test_yaml_syntax_error(tmp_path: Path) -> None:
     found = problems(tmp_path, GOOD.replace("type: yesno", "type: [yesno"))
     assert len(found) == 1 and found[0].startswith("demo.yaml:") and "YAML syntax error" in found[0]
+
+
+def test_area_from_must_name_an_area_question(tmp_path: Path) -> None:
+    text = GOOD.replace("start: q1\n", "start: q1\narea_from: q1\n")
+    found = problems(tmp_path, text)
+    assert (
+        f"demo.yaml:{line(text, 'area_from')}: area_from 'q1' is no answer of an area "
+        "question: name a step of type area (this flow has none)"
+    ) in found
+
+
+def _hand_off_after(dialogue: Dialogue, flow: str, answers: list[str]) -> HandoffRequested:
+    from loketbot.conversation.state import Conversation, Inbound
+
+    conv = dialogue.step(Conversation(), Inbound(button=f"f:{flow}")).conversation
+    for label in answers:
+        offered = {b.label: b.data for b in conv.offered}
+        conv = dialogue.step(conv, Inbound(button=offered[label])).conversation
+    events: list[object] = []
+    for text in ("/mens", "Wie helpt ons verder?", "-"):
+        out = dialogue.step(conv, Inbound(text))
+        conv, events = out.conversation, [*events, *out.events]
+    handoffs = [e for e in events if isinstance(e, HandoffRequested)]
+    assert len(handoffs) == 1
+    return handoffs[0]
+
+
+def test_a_ticket_is_filed_under_the_area_the_flow_declares(flow_dialogue: Dialogue) -> None:
+    event = _hand_off_after(flow_dialogue, "find-contact", ["Charlois", "Geld en subsidie"])
+    assert event.area == "Charlois"
+
+
+def test_no_area_without_a_declared_area_answer(flow_dialogue: Dialogue) -> None:
+    flow = flow_dialogue.engine.flows["legal-form-advice"]
+    assert flow.area_from is None
+    first = flow.steps[flow.start]
+    label = first.options[0].label["nl"] if first.options else "Ja"
+    event = _hand_off_after(flow_dialogue, "legal-form-advice", [label])
+    assert event.area is None and event.context["flow"]["answers"]

@@ -124,6 +124,7 @@ class _Flow(_Model):
     menu_order: int = 100
     intro: _Text | None = None
     start: str
+    area_from: str | None = None
     steps: dict[str, _Step]
 
 
@@ -221,6 +222,8 @@ class Flow:
     start: str
     steps: Mapping[str, Step]
     source: str
+    # The answer that names the initiative's area: a ticket from this flow is filed under it.
+    area_from: str | None = None
 
 
 def load_flows(flows_dir: Path | str, *, entry_ids: Iterable[str] | None = None) -> dict[str, Flow]:
@@ -367,6 +370,7 @@ def _parse(located: Located, problems: list[Problem]) -> Flow | None:
         start=raw.start,
         steps=MappingProxyType(steps),
         source=located.file,
+        area_from=raw.area_from,
     )
 
 
@@ -383,6 +387,13 @@ def _check_graph(
     for step in steps.values():
         base: tuple[str | int, ...] = ("steps", step.id)
         _check_step(flow, step, base, problem, entry_ids)
+    areas = {s.save for s in steps.values() if s.kind == "ask" and s.type == "area"}
+    if flow.area_from is not None and flow.area_from not in areas:
+        message = (
+            f"area_from {flow.area_from!r} is no answer of an area question: "
+            f"name a step of type area ({', '.join(sorted(areas)) or 'this flow has none'})"
+        )
+        problem(("area_from",), message)
     # Reachability from the start, and a way to an end from every step.
     reachable = _reach(flow.start, lambda s: steps[s].targets() if s in steps else [])
     for step_id in steps:

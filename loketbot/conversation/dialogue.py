@@ -411,6 +411,7 @@ class Dialogue:
             "candidates": [{"intent": i, "score": s} for i, s in conv.candidates],
         }
         flow = conv.flow or conv.last_flow
+        area = self.engine.area(flow) if flow is not None else None
         if flow is not None and flow.answers:
             context["flow"] = {
                 "id": flow.flow,
@@ -418,7 +419,7 @@ class Dialogue:
                 "summary": self.engine.summary(flow.flow, dict(flow.answers), conv.lang),
             }
         conv = self._leave_flow(conv)
-        event = HandoffRequested(conv.question, conv.lang, context)
+        event = HandoffRequested(conv.question, conv.lang, context, area=area)
         idle = replace(conv, mode="idle", question="", options=(), candidates=())
         text = say("handoff_done", conv.lang)
         if self.expected_answer:

@@ -236,6 +236,14 @@ class FlowEngine:
                         return label[:1].lower() + label[1:]
         return str(value)
 
+    def area(self, state: FlowState) -> str | None:
+        """The initiative's area, from the answer the flow declares as `area_from`."""
+        flow = self.flows.get(state.flow)
+        if flow is None or flow.area_from is None:
+            return None
+        value = dict(state.answers).get(flow.area_from)
+        return str(value) if value not in (None, "") else None
+
     def summary(self, flow_id: str, answers: Mapping[str, Scalar], lang: str) -> list[str]:
         """The answers as "question: answer" lines, for a liaison officer."""
         flow = self.flows.get(flow_id)

@@ -91,6 +91,7 @@ class HandoffRequested:
     question: str
     lang: str
     context: dict[str, Any]
+    area: str | None = None  # the initiative's area, when a flow asked it
 
 
 @dataclass(frozen=True)

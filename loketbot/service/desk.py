@@ -225,15 +225,13 @@ class Desk:
                 number += 1
 
     def _hand_off(self, turn: Turn, event: HandoffRequested, dialogue: Dialogue) -> int:
-        flow = event.context.get("flow") or {}
-        area = flow.get("answers", {}).get("area") if isinstance(flow, dict) else None
         candidates = event.context.get("candidates") or []
         topic = candidates[0]["intent"] if candidates else None
         ticket = turn.add_handoff(
             question=event.question,
             lang=event.lang,
             context=event.context,
-            area=str(area) if area else None,
+            area=event.area,
             topic=topic,
         )
         log.info("handoff %s created", ticket)
