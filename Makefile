@@ -26,7 +26,7 @@ test: lint
 	$(BIN)/pytest -q
 
 eval: $(BIN)/loketbot
-	$(BIN)/loketbot eval ../shared/eval/dev.jsonl
+	$(BIN)/loketbot eval eval/dev.jsonl
 
 # Matching cost against bare rapidfuzz on the shipped knowledge, then load time, latency and
 # memory on a generated 2,000-entry knowledge base; fails when a target is missed.

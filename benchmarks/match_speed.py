@@ -1,7 +1,7 @@
 """Cost of Matcher.match per question, as a ratio to bare rapidfuzz extractOne (same examples).
 
 Run: .venv/bin/python benchmarks/match_speed.py [--knowledge DIR] [--questions FILE.jsonl]
-Questions default to ../shared/eval/dev.jsonl; each is matched once per round ; the matcher's
+Questions default to eval/dev.jsonl; each is matched once per round ; the matcher's
 word caches are cleared every round, so each round is as costly as new questions.
 Exit code 1 when the ratio is over the target (3x). benchmarks/match_kb.py measures the same
 ratio, load time and latency on a generated 2,000-entry knowledge base.
@@ -30,7 +30,7 @@ RATIO_TARGET = 3.0
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
-    parser.add_argument("--questions", type=Path, default=ROOT.parent / "shared/eval/dev.jsonl")
+    parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "dev.jsonl")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 

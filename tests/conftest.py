@@ -20,7 +20,7 @@ from .dbs import BACKENDS, database
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
-SHARED = ROOT.parent / "shared"
+EVAL = ROOT / "eval"  # the dev set and topic list, kept in the repository
 
 DEPARTMENTS = """\
 entries:

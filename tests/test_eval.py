@@ -9,13 +9,12 @@ import sys
 from loketbot.understanding.evaluation import evaluate, read_cases
 from loketbot.understanding.matcher import Matcher
 
-from .conftest import KNOWLEDGE, SHARED
+from .conftest import EVAL, KNOWLEDGE
 
-DEV = SHARED / "eval" / "dev.jsonl"
+DEV = EVAL / "dev.jsonl"
 
 
 def test_dev_set_floors(matcher: Matcher) -> None:
-    assert DEV.is_file(), f"{DEV} is missing: shared/ must sit beside the checkout"
     report = evaluate(matcher, read_cases(DEV))
     assert report.in_scope >= 150 and report.out_of_scope >= 25
     assert report.top1 >= 0.88, report.as_dict()

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import yaml
 from loketbot.content.knowledge import check, load_knowledge
 from loketbot.errors import KnowledgeError
 
-from .conftest import KNOWLEDGE, PERMITS, SHARED
+from .conftest import EVAL, KNOWLEDGE, PERMITS
 
 KbDir = Callable[..., Path]
 
@@ -197,7 +198,7 @@ def test_shipped_knowledge_is_clean() -> None:
 
 
 def test_every_topic_has_an_entry_with_enough_examples() -> None:
-    topics = yaml.safe_load((SHARED / "topics.yaml").read_text(encoding="utf-8"))
+    topics = yaml.safe_load((EVAL / "topics.yaml").read_text(encoding="utf-8"))
     wanted = {topic for group in topics.values() for topic in group}
     knowledge = load_knowledge(KNOWLEDGE)
     assert wanted <= set(knowledge.by_id), sorted(wanted - set(knowledge.by_id))
@@ -221,16 +222,34 @@ def test_answers_are_short_and_end_with_a_next_step() -> None:
         assert "http" not in nl, f"{entry.id}: links belong in links:, not in the text"
 
 
+def _flat(text: str) -> str:
+    """Lower case, accents and punctuation gone, words single-spaced."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(re.findall(r"[a-z0-9]+", text))
+
+
+def copied_dev_questions(folders: list[Path]) -> list[str]:
+    """file:line for every YAML line that contains a dev-set question of four words or more."""
+    lines = (EVAL / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [_flat(json.loads(line)["text"]) for line in lines if line.strip()]
+    questions = [q for q in questions if len(q.split()) >= 4]
+    found = []
+    for path in sorted(p for folder in folders for p in folder.rglob("*.y*ml")):
+        for number, row in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            flat = _flat(row)
+            found += [f"{path}:{number}: {q!r}" for q in questions if q in flat]
+    return found
+
+
 def test_no_dev_question_is_copied_into_knowledge() -> None:
-    script = SHARED / "tools" / "leakcheck.py"
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=KNOWLEDGE.parent,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout
+    assert not copied_dev_questions([KNOWLEDGE, KNOWLEDGE.parent / "flows"])
+
+
+def test_a_copied_dev_question_is_caught(tmp_path: Path) -> None:
+    first = json.loads((EVAL / "dev.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    (tmp_path / "x.yaml").write_text(f"examples: [{first['text'].upper()!r}]\n", "utf-8")
+    assert len(copied_dev_questions([tmp_path])) == 1
 
 
 def test_content_check_reads_each_flow_file_once(monkeypatch: pytest.MonkeyPatch) -> None:
