@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: chat test lint eval bench bench-e2e clean
+.PHONY: chat test lint eval practice bench bench-e2e clean
 
 $(BIN)/loketbot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: lint
 
 eval: $(BIN)/loketbot
 	$(BIN)/loketbot eval eval/dev.jsonl
+
+# The held-out practice sets: run rarely, never tune on them (eval/README.md).
+practice: $(BIN)/loketbot
+	@$(BIN)/loketbot eval eval/practice.jsonl --json | $(BIN)/python -c 'import json,sys; r=json.load(sys.stdin); print("practice", {k: r[k] for k in ("top1", "safe", "wrong", "handoff")})'
+	@$(BIN)/loketbot eval eval/practice-public.jsonl --json | $(BIN)/python -c 'import json,sys; r=json.load(sys.stdin); print("public  ", {k: r[k] for k in ("top1", "safe", "wrong", "handoff")})'
 
 # Matching cost against bare rapidfuzz on the shipped knowledge, then load time, latency and
 # memory on a generated 2,000-entry knowledge base; fails when a target is missed.
