@@ -65,7 +65,7 @@ def test_a_long_message_that_opens_with_a_greeting_is_about_its_question(matcher
 
 def test_clarify_lists_close_alternatives(kb_dir: Callable[..., Path]) -> None:
     folder = kb_dir()
-    matcher = Matcher(load_knowledge(folder), Thresholds(clarify_within=1.0))
+    matcher = Matcher(load_knowledge(folder), Thresholds(answer_margin=1.0))
     match = matcher.match("vergunning contactpersoon")
     assert match.action == "clarify"
     assert set(match.alternatives) == {"permit-event", "dept-liaison"}

@@ -62,11 +62,13 @@ class TermIndex:
         examples: Sequence[tuple[int, frozenset[str]]],
         entry_terms: Sequence[Counter[str]],
         example_weight: float,
+        *,
+        unknown_weight: float = 1.0,
     ) -> None:
         """`examples`: (entry index, terms), grouped by entry in entry order; `entry_terms`:
         per entry, how many of its phrasings use each term; `idf` covers every term."""
         self._idf = idf
-        self._unknown_idf = unknown_idf
+        self._unknown_idf = unknown_idf * unknown_weight
         self._share = example_weight
         self._term_ids = {term: number for number, term in enumerate(idf)}
         term_ids = self._term_ids

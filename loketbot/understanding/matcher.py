@@ -26,20 +26,31 @@ from loketbot.content.knowledge import LANGS, Entry, Knowledge, load_knowledge
 from loketbot.understanding.analysis import Analyzer
 from loketbot.understanding.index import Scores, TermIndex
 
-Action = Literal["answer", "flow", "clarify", "handoff"]
+Action = Literal["answer", "flow", "clarify", "handoff", "redirect"]
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Decision thresholds; values and the measurements behind them are in docs/matching.md."""
+    """Decision bands; values and the cross-validation behind them are in docs/matching.md.
 
-    handoff_below: float = 0.19
-    clarify_within: float = 0.04
+    Answer when the top score is at least `answer_above` and leads the runner-up by
+    `answer_margin`; otherwise, when it is at least `clarify_above`, ask which of the
+    plausible topics is meant; below that, offer a person.
+    """
+
+    answer_above: float = 0.19
+    answer_margin: float = 0.04
+    clarify_above: float = 0.19
+    # Clarify offers the candidates scoring at least this share of the top one.
+    offer_share: float = 0.6
     example_weight: float = 0.3
     max_alternatives: int = 3
     # Function words ("what", "de", "hoe") still count, a little: a question made only of
     # them ("wat kun je?") must still find its entry.
     stopword_weight: float = 0.25
+    # A word the knowledge has never seen counts at this share of the rarest word's weight:
+    # one unknown word ("basisprincipes") must not push a clear question below the line.
+    unknown_weight: float = 1.0
     # A greeting or thanks opening a longer message is politeness, not the question.
     small_talk_max_words: int = 6
 
@@ -135,6 +146,7 @@ class Matcher:
             [(entry, terms) for entry, _, terms in examples],
             entry_terms,
             self.thresholds.example_weight,
+            unknown_weight=self.thresholds.unknown_weight,
         )
 
     def _stop_terms(self, key_words: set[str]) -> set[str]:
@@ -149,6 +161,14 @@ class Matcher:
 
     def match(self, text: str, lang: str | None = None) -> Match:
         """Decide what to do with `text`; `lang` forces the answer language."""
+        ranked, detected, sure = self.rank(text)
+        if lang in LANGS:
+            detected, sure = lang, True
+        return self.decide(text, ranked, detected, sure)
+
+    def rank(self, text: str) -> tuple[list[tuple[int, float]], str, bool]:
+        """The best (entry index, score) pairs for `text`, best first, and its language
+        (with whether that is sure): everything `decide` needs."""
         t = self.thresholds
         terms = list(dict.fromkeys(self.analyzer.terms(text)))
         scores = self._score(terms)
@@ -158,9 +178,7 @@ class Matcher:
         closest = self._index.closest_example(scores, ranked[0][0]) if ranked else None
         closest_lang = None if closest is None else self._example_langs[closest]
         detected, sure = self._language(text, closest_lang)
-        if lang in LANGS:
-            detected, sure = lang, True
-        return self._decide(text, ranked, detected, sure)
+        return ranked, detected, sure
 
     def _score(self, terms: Sequence[str]) -> Scores:
         """Score of every entry, and per entry its examples' cosines (match_index.py)."""
@@ -180,26 +198,36 @@ class Matcher:
             return closest_lang, confidence >= 0.9 or len(text.split()) >= 3
         return guess, False
 
-    def _decide(
-        self, text: str, ranked: Sequence[tuple[int, float]], lang: str, sure: bool
+    def decide(
+        self,
+        text: str,
+        ranked: Sequence[tuple[int, float]],
+        lang: str,
+        sure: bool,
+        thresholds: Thresholds | None = None,
     ) -> Match:
-        """`ranked`: the best (entry index, score) pairs, best first."""
-        t = self.thresholds
+        """The action for ranked scores (from `rank`), by the bands of `thresholds`."""
+        t = thresholds or self.thresholds
         candidates = tuple((self._entries[i].id, round(s * 100, 1)) for i, s in ranked[:5])
-        if not ranked or ranked[0][1] < t.handoff_below:
+        if not ranked or ranked[0][1] < min(t.clarify_above, t.answer_above):
             top = round(ranked[0][1] * 100, 1) if ranked else 0.0
             return Match(text, None, top, "handoff", (), lang, sure, candidates)
         best_index, best_score = ranked[0]
         best = self._entries[best_index]
         score = round(best_score * 100, 1)
         if best.is_anchor:
+            # Someone else at the municipality handles it (the anchor says who), or, for an
+            # anchor without an answer, only a person can help.
+            if best.answer:
+                return Match(text, best.id, score, "redirect", (), lang, sure, candidates)
             return Match(text, None, score, "handoff", (), lang, sure, candidates)
-        close = [
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        if best_score >= t.answer_above and best_score - runner_up >= t.answer_margin:
+            action: Action = "flow" if best.flow else "answer"
+            return Match(text, best.id, score, action, (), lang, sure, candidates)
+        offered = tuple(
             self._entries[i].id
             for i, s in ranked[: t.max_alternatives]
-            if best_score - s <= t.clarify_within and not self._entries[i].is_anchor
-        ]
-        if len(close) > 1:
-            return Match(text, best.id, score, "clarify", tuple(close), lang, sure, candidates)
-        action: Action = "flow" if best.flow else "answer"
-        return Match(text, best.id, score, action, (), lang, sure, candidates)
+            if s >= best_score * t.offer_share and not self._entries[i].is_anchor
+        )
+        return Match(text, best.id, score, "clarify", offered, lang, sure, candidates)

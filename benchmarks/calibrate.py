@@ -1,0 +1,186 @@
+"""Calibrate the matcher's bands by cross-validation over the knowledge's own examples.
+
+Each example is held out once (5 folds: every fifth example of an entry), the matcher is built
+on the rest, and the held-out example is matched: it should reach its entry (an out-of-scope
+anchor's example should be redirected or handed off). The decision bands are then chosen on
+these scores, which they were not fitted on, and checked once on eval/dev.jsonl.
+
+Run: .venv/bin/python benchmarks/calibrate.py [--knowledge DIR] [--grid] [--index-grid]
+Prints the chosen thresholds and a table; docs/matching.md keeps the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import MappingProxyType
+
+from loketbot.content.knowledge import LANGS, Knowledge, load_knowledge
+from loketbot.understanding.evaluation import read_cases
+from loketbot.understanding.matcher import Matcher, Thresholds
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDS = 5
+HANDOFF = "handoff"
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One held-out question, ranked by a matcher that did not see it."""
+
+    expect: str
+    ranked: tuple[tuple[int, float], ...]
+    lang: str
+    sure: bool
+
+
+@dataclass(frozen=True)
+class Result:
+    """The metrics of one set of bands."""
+
+    top1: float
+    safe: float
+    wrong: float
+    out_of_scope: float
+    clarify: float
+
+    def row(self) -> str:
+        return (
+            f"{self.top1:.3f} | {self.safe:.3f} | {self.wrong:.3f} | {self.out_of_scope:.3f} "
+            f"| {self.clarify:.3f}"
+        )
+
+
+def folds(knowledge: Knowledge) -> Iterable[tuple[Knowledge, list[tuple[str, str]]]]:
+    """(knowledge without the fold's examples, [(held-out text, expected id)]) per fold."""
+    for fold in range(FOLDS):
+        entries, held = [], []
+        for entry in knowledge.entries:
+            kept = {}
+            for lang in LANGS:
+                examples = entry.examples[lang]
+                kept[lang] = tuple(t for i, t in enumerate(examples) if i % FOLDS != fold)
+                expect = HANDOFF if entry.is_anchor else entry.id
+                held += [(t, expect) for i, t in enumerate(examples) if i % FOLDS == fold]
+            entries.append(replace(entry, examples=MappingProxyType(kept)))
+        yield replace(knowledge, entries=tuple(entries)), held
+
+
+def score_folds(knowledge: Knowledge, thresholds: Thresholds) -> tuple[list[Scored], Matcher]:
+    """Every example held out once and ranked; and the last fold's matcher (for decide)."""
+    scored: list[Scored] = []
+    matcher = None
+    for partial, held in folds(knowledge):
+        matcher = Matcher(partial, thresholds)
+        for text, expect in held:
+            ranked, lang, sure = matcher.rank(text)
+            scored.append(Scored(expect, tuple(ranked), lang, sure))
+    assert matcher is not None
+    return scored, matcher
+
+
+def measure(matcher: Matcher, scored: Sequence[Scored], bands: Thresholds) -> Result:
+    """top1, safe, wrong, out-of-scope handled, and the share of in-scope asked to clarify."""
+    ins = outs = top1 = safe = wrong = handled = clarify = 0
+    for case in scored:
+        match = matcher.decide("", case.ranked, case.lang, case.sure, bands)
+        confident = match.action in ("answer", "flow", "redirect")
+        if case.expect == HANDOFF:
+            outs += 1
+            handled += match.action in ("handoff", "redirect")
+            wrong += match.action in ("answer", "flow")
+        else:
+            ins += 1
+            hit = match.intent == case.expect and match.action in ("answer", "flow")
+            top1 += hit
+            safe += hit or (match.action == "clarify" and case.expect in match.alternatives)
+            wrong += confident and not hit
+            clarify += match.action == "clarify"
+    total = ins + outs
+    return Result(top1 / ins, safe / ins, wrong / total, handled / max(outs, 1), clarify / ins)
+
+
+def grid() -> Iterable[Thresholds]:
+    for answer, margin, clarify, share in itertools.product(
+        (0.17, 0.19, 0.21, 0.23, 0.25, 0.28),
+        (0.0, 0.02, 0.04, 0.06, 0.08),
+        (0.09, 0.11, 0.13, 0.15, 0.17),
+        (0.5, 0.6, 0.7),
+    ):
+        if clarify <= answer:
+            yield Thresholds(
+                answer_above=answer, answer_margin=margin, clarify_above=clarify, offer_share=share
+            )
+
+
+def best(
+    matcher: Matcher, scored: Sequence[Scored], *, max_wrong: float, min_out: float
+) -> tuple[Thresholds, Result]:
+    """The bands with the highest safe (then top1, then fewest clarifications) that keep
+    wrong answers and out-of-scope handling within bounds."""
+    results = [(bands, measure(matcher, scored, bands)) for bands in grid()]
+    fine = [(b, r) for b, r in results if r.wrong <= max_wrong and r.out_of_scope >= min_out]
+    pool = fine or results
+    return max(pool, key=lambda br: (round(br[1].safe, 3), br[1].top1, -br[1].clarify))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
+    parser.add_argument("--dev", type=Path, default=ROOT / "eval" / "dev.jsonl")
+    parser.add_argument("--max-wrong", type=float, default=0.015)
+    parser.add_argument("--min-out", type=float, default=0.9)
+    parser.add_argument("--index-grid", action="store_true", help="also vary index weights")
+    args = parser.parse_args()
+    knowledge = load_knowledge(args.knowledge)
+    base = Thresholds()
+    indexes = [base]
+    if args.index_grid:
+        indexes = [
+            replace(base, unknown_weight=u, example_weight=e, stopword_weight=w)
+            for u, e, w in itertools.product((0.2, 0.4, 0.7, 1.0), (0.3, 0.5), (0.25,))
+        ]
+    print(
+        "unknown | example | stopword | answer | margin | clarify | share "
+        "|| top1 | safe | wrong | oos | clarify"
+    )
+    chosen: tuple[Thresholds, Result] | None = None
+    for index in indexes:
+        scored, matcher = score_folds(knowledge, index)
+        bands, result = best(matcher, scored, max_wrong=args.max_wrong, min_out=args.min_out)
+        bands = replace(
+            bands,
+            unknown_weight=index.unknown_weight,
+            example_weight=index.example_weight,
+            stopword_weight=index.stopword_weight,
+        )
+        print(
+            f"{bands.unknown_weight} | {bands.example_weight} | {bands.stopword_weight} | "
+            f"{bands.answer_above} | {bands.answer_margin} | {bands.clarify_above} | "
+            f"{bands.offer_share} || {result.row()}",
+            flush=True,
+        )
+        if chosen is None or (result.safe, result.top1) > (chosen[1].safe, chosen[1].top1):
+            chosen = (bands, result)
+    assert chosen is not None
+    bands = chosen[0]
+    print(f"\nchosen by cross-validation: {bands}")
+    matcher = Matcher(knowledge, bands)
+    dev = [
+        Scored(c.expect, tuple(r), lang, sure)
+        for c in read_cases(args.dev)
+        for r, lang, sure in [matcher.rank(c.text)]
+    ]
+    print(
+        f"dev set, checked once: top1 | safe | wrong | oos | clarify = "
+        f"{measure(matcher, dev, bands).row()}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
