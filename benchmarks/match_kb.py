@@ -6,9 +6,8 @@ Writes a valid knowledge base (the format of knowledge/*.yaml; Dutch-ish text fr
 with word frequencies close to the shipped knowledge's) into a temporary folder, then measures:
 
 - load, in fresh processes (imports and caches count): `load_content` (YAML, validation) and
-  `Dialogue(...)` (the Matcher's index), as `loketbot serve` does, then the first match, which
-  loads lingua's language models; the same, and the peak RSS, for the shipped knowledge/ and
-  flows/;
+  `Dialogue(...)` (the Matcher's index), as `loketbot serve` does, then the first match; the
+  same, and the peak RSS, for the shipped knowledge/ and flows/;
 - per-question latency of `Matcher.match` (the per-message cost; `Dialogue.step` on free text,
   the same match plus building the reply, is printed beside it) over paraphrases of the
   examples, typos and unrelated questions, with the word caches cleared before every pass;
@@ -514,8 +513,8 @@ def main() -> int:
     )
     print()
     _print_load("shipped knowledge/ and flows/", shipped)
-    lingua = statistics.median(r["first_match_rss"] - r["dialogue_rss"] for r in shipped)
-    print(f"  of which lingua's language models (loaded by the first match): {lingua:.0f} MB")
+    first = statistics.median(r["first_match_rss"] - r["dialogue_rss"] for r in shipped)
+    print(f"  of which the first match adds: {first:.0f} MB")
     print()
     print("latency per question, ms (word caches cleared before each pass)")
     print("  pass   Matcher.match p50 / p99 / max (CPU p50 / p99)   Dialogue.step p50 / p99 / max")
@@ -547,7 +546,7 @@ def _print_load(title: str, runs: Sequence[dict[str, float]]) -> None:
         ("dialogue", "Dialogue (Matcher index)"),
         ("load", "load only: the two above"),
         ("import_load", "import + load"),
-        ("first_match", "first match (lingua's models)"),
+        ("first_match", "first match"),
     ):
         print(
             f"  {label:<34}" + "".join(f"{r[key]:5.2f} ({r[key + '_cpu']:4.2f})   " for r in runs)

@@ -116,3 +116,14 @@ def test_kb_examples_lists_every_example() -> None:
     expected = sum(len(e.examples["nl"]) + len(e.examples["en"]) for e in knowledge.answerable())
     assert len(rows) == expected
     assert set(rows[0]) == {"id", "text", "lang"}
+
+
+@pytest.mark.parametrize("text", ["stichting", "buurtfeest", "vergunning", "stichting kosten"])
+def test_keywords_never_make_a_language_sure(matcher: Matcher, text: str) -> None:
+    """One- and two-word messages keep the conversation's language (Dutch at the start)."""
+    assert not matcher.match(text).lang_sure
+
+
+def test_a_clear_english_sentence_is_sure(matcher: Matcher) -> None:
+    match = matcher.match("we want to start a foundation for our community garden, how?")
+    assert (match.lang, match.lang_sure) == ("en", True)

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from lingua import Language, LanguageDetectorBuilder
 from stop_words import get_stop_words
 
 from loketbot.content.knowledge import LANGS, Entry, Knowledge, load_knowledge
 from loketbot.understanding.analysis import Analyzer
 from loketbot.understanding.index import Scores, TermIndex
+from loketbot.understanding.language import LanguageGuesser
 
 Action = Literal["answer", "flow", "clarify", "handoff", "redirect"]
 
@@ -96,9 +96,8 @@ class Matcher:
                 if lang in entry.title:
                     texts[lang].append(entry.title[lang])
         self.analyzer = Analyzer(texts, knowledge.synonyms)
-        self._detector = LanguageDetectorBuilder.from_languages(
-            Language.DUTCH, Language.ENGLISH
-        ).build()
+        examples = {lang: [t for e in self._entries for t in e.examples[lang]] for lang in LANGS}
+        self.languages = LanguageGuesser(examples)
         self._small_talk = frozenset(
             i for i, e in enumerate(self._entries) if e.id in ("system-greeting", "system-thanks")
         )
@@ -185,18 +184,8 @@ class Matcher:
         return self._index.score(terms)
 
     def _language(self, text: str, closest_lang: str | None) -> tuple[str, bool]:
-        # The detector takes UTF-8 only: a lone surrogate (from JSON's "\ud800") would raise.
-        sendable = text.encode("utf-8", "replace").decode("utf-8")
-        values = self._detector.compute_language_confidence_values(sendable)
-        top = values[0] if values else None
-        guess = "en" if top is not None and top.language == Language.ENGLISH else "nl"
-        confidence = top.value if top is not None else 0.0
-        if confidence >= 0.9 and len(text.split()) >= 3:
-            return guess, True
-        if closest_lang is not None:
-            # Short messages ("hoi", "thanks") fool the detector; the phrasing they match does not.
-            return closest_lang, confidence >= 0.9 or len(text.split()) >= 3
-        return guess, False
+        # Unsure: the language of the phrasing it matches ("hoi" is Dutch), else Dutch.
+        return self.languages.guess(text, fallback=closest_lang or "nl")
 
     def decide(
         self,
