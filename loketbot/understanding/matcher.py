@@ -101,8 +101,10 @@ class Matcher:
         self._small_talk = frozenset(
             i for i, e in enumerate(self._entries) if e.id in ("system-greeting", "system-thanks")
         )
+        self._named_by: list[frozenset[str]] = []  # per entry: terms of its title and keywords
         self._index_examples()
         self.analyzer.indexed()
+        self._by_id = {e.id: i for i, e in enumerate(self._entries)}
 
     @classmethod
     def from_knowledge(cls, knowledge_dir: Path | str) -> Matcher:
@@ -128,6 +130,9 @@ class Matcher:
                 counts.update(phrase_terms)
                 key_words |= phrase_terms
             entry_terms.append(counts)
+            self._named_by.append(
+                frozenset(t for text in names for t in self.analyzer.terms(text, correct=False))
+            )
         count = len(self._entries)
         df: Counter[str] = Counter()
         for counts in entry_terms:
@@ -164,6 +169,13 @@ class Matcher:
         if lang in LANGS:
             detected, sure = lang, True
         return self.decide(text, ranked, detected, sure)
+
+    def names_topic(self, text: str, entry_id: str | None) -> bool:
+        """Whether `text` itself names the entry: a word of its title or keywords."""
+        index = self._by_id.get(entry_id or "")
+        if index is None:
+            return False
+        return not self._named_by[index].isdisjoint(self.analyzer.terms(text))
 
     def rank(self, text: str) -> tuple[list[tuple[int, float]], str, bool]:
         """The best (entry index, score) pairs for `text`, best first, and its language

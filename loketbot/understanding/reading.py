@@ -1,0 +1,128 @@
+"""Reading a message the way a person at a counter would: a short follow-up against the
+topic just answered, two questions in one message, a long story with the question inside.
+
+Pure: the matcher does the scoring; this module decides which text to give it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Reading", "read"]
+
+import re
+from dataclasses import dataclass, replace
+
+from loketbot.understanding.analysis import tokens
+from loketbot.understanding.matcher import Match, Matcher
+
+# "en hoe lang duurt dat?", "and what does it cost?", "en voor een vereniging?"
+_OPENERS = frozenset({"en", "and", "maar", "but", "ook", "also", "of", "or", "dus", "so"})
+_POINTERS = frozenset(
+    {
+        "dat",
+        "dit",
+        "die",
+        "deze",
+        "daar",
+        "daarvoor",
+        "daarvan",
+        "ervoor",
+        "that",
+        "it",
+        "this",
+        "those",
+        "there",
+        "them",
+    }
+)
+FOLLOW_UP_MAX_WORDS = 8
+STORY_MIN_WORDS = 20
+_QUESTION_END = re.compile(r"(?<=\?)\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+_CONFIDENT = ("answer", "flow")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a message asks: the match to act on, and a second question's topic to offer."""
+
+    match: Match
+    also: str | None = None
+    via: str = "message"  # message | context | parts | story
+
+
+def read(
+    matcher: Matcher,
+    text: str,
+    *,
+    lang: str | None = None,
+    previous_question: str = "",
+    previous_topic: str | None = None,
+) -> Reading:
+    """Match `text` in the light of the conversation's previous question and topic."""
+    own = matcher.match(text, lang)
+    words = tokens(text)
+    if previous_question and _follows_up(words):
+        named = own.action in _CONFIDENT and matcher.names_topic(text, own.intent)
+        if not named or own.intent == previous_topic:
+            combined = matcher.match(f"{previous_question} {text}", lang)
+            if combined.action in (*_CONFIDENT, "clarify"):
+                return Reading(_as(combined, own), via="context")
+    parts = [p for p in _QUESTION_END.split(text.strip()) if len(tokens(p)) >= 3]
+    if len(parts) >= 2:
+        reading = _two_questions(matcher, parts, own, lang)
+        if reading is not None:
+            return reading
+    if own.action == "handoff" and own.intent is None and len(words) >= STORY_MIN_WORDS:
+        return _story(matcher, text, own, lang) or Reading(own)
+    return Reading(own)
+
+
+def _follows_up(words: list[str]) -> bool:
+    if not words or len(words) > FOLLOW_UP_MAX_WORDS:
+        return False
+    return words[0] in _OPENERS or any(w in _POINTERS for w in words)
+
+
+def _as(match: Match, original: Match) -> Match:
+    """`match` for the text the person typed (and in the language it was typed in)."""
+    return replace(match, text=original.text, lang=original.lang, lang_sure=original.lang_sure)
+
+
+def _two_questions(
+    matcher: Matcher, parts: list[str], whole: Match, lang: str | None
+) -> Reading | None:
+    answered = [
+        m
+        for m in (matcher.match(p, lang) for p in parts[:3])
+        if m.action in _CONFIDENT and m.intent is not None and not m.intent.startswith("system-")
+    ]
+    topics = list(dict.fromkeys(m.intent for m in answered))
+    if len(topics) < 2:
+        return None
+    first = answered[0]
+    return Reading(_as(first, whole), also=topics[1], via="parts")
+
+
+def _story(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Reading | None:
+    """Each sentence of a long message on its own: the topics they reach, to ask which."""
+    found: dict[str, float] = {}
+    for sentence in _SENTENCE_END.split(text):
+        if len(tokens(sentence)) < 3:
+            continue
+        match = matcher.match(sentence, lang)
+        for topic in match.alternatives or (match.intent,):
+            if topic is None or topic.startswith("system-") or match.action == "redirect":
+                continue
+            if match.action != "handoff":
+                found[topic] = max(found.get(topic, 0.0), match.score)
+    if not found:
+        return None
+    ranked = sorted(found, key=lambda t: -found[t])[: matcher.thresholds.max_alternatives]
+    clarify = replace(
+        whole,
+        intent=ranked[0],
+        score=found[ranked[0]],
+        action="clarify",
+        alternatives=tuple(ranked),
+    )
+    return Reading(clarify, via="story")
