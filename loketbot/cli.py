@@ -299,6 +299,10 @@ def _eval(matcher: Matcher, path: Path, *, as_json: bool) -> int:
     print(f"safe     {report.safe:.3f}   (target >= 0.95)")
     print(f"wrong    {report.wrong:.3f}   (target <= 0.04)")
     print(f"handoff  {report.handoff:.3f}   (target >= 0.85)")
+    if report.confusions:
+        print("\nconfusions (expected -> got, count):")
+        for expect, got, count in report.confusions[:15]:
+            print(f"  {expect:28} -> {got:40} {count}")
     if report.misses:
         print(f"\n{len(report.misses)} missed:")
         for miss in report.misses:

@@ -1,10 +1,16 @@
-"""Routing metrics over labelled questions, as defined in shared/eval/README.md."""
+"""Routing metrics over labelled questions, as defined in eval/README.md.
+
+An out-of-scope question is handled when it is handed off or redirected (told who does it);
+a redirect of an in-scope question counts as wrong, like a wrong answer: the person is sent
+away from the help they came for.
+"""
 
 from __future__ import annotations
 
 __all__ = ["Case", "Report", "evaluate", "read_cases"]
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +41,8 @@ class Report:
     wrong: float
     handoff: float
     misses: tuple[dict[str, object], ...] = field(default=())
+    # (expected, got) -> how often, for the pairs the matcher confuses; "handoff" for none.
+    confusions: tuple[tuple[str, str, int], ...] = field(default=())
 
     def as_dict(self) -> dict[str, object]:
         """JSON shape of `loketbot eval --json`."""
@@ -46,6 +54,9 @@ class Report:
             "wrong": round(self.wrong, 4),
             "handoff": round(self.handoff, 4),
             "misses": list(self.misses),
+            "confusions": [
+                {"expect": e, "got": g, "count": n} for e, g, n in self.confusions
+            ],
         }
 
 
@@ -69,23 +80,27 @@ def evaluate(matcher: Matcher, cases: Iterable[Case]) -> Report:
     """Match every case (language detected, as for a user) and compute the four metrics."""
     in_scope = out_scope = top1 = safe = wrong = handed = 0
     misses: list[dict[str, object]] = []
+    confused: Counter[tuple[str, str]] = Counter()
     for case in cases:
         match: Match = matcher.match(case.text)
         confident = match.action in ("answer", "flow")
         if case.expect == HANDOFF:
             out_scope += 1
-            handed += match.action == "handoff"
+            ok = match.action in ("handoff", "redirect")
+            handed += ok
             wrong += confident
-            ok = match.action == "handoff"
         else:
             in_scope += 1
-            hit = match.intent == case.expect and match.action != "handoff"
+            # As eval/README.md defines top1: the top intent, whether answered or offered first.
+            hit = match.intent == case.expect and match.action in ("answer", "flow", "clarify")
             top1 += hit
             safe += hit or (match.action == "clarify" and case.expect in match.alternatives)
-            wrong += confident and match.intent != case.expect
+            wrong += (confident and match.intent != case.expect) or match.action == "redirect"
             ok = hit
         if not ok:
             misses.append({**match.as_dict(), "expect": case.expect})
+            got = HANDOFF if match.action == "handoff" else f"{match.action}:{match.intent}"
+            confused[(case.expect, got)] += 1
     total = in_scope + out_scope
     return Report(
         in_scope=in_scope,
@@ -95,4 +110,5 @@ def evaluate(matcher: Matcher, cases: Iterable[Case]) -> Report:
         wrong=wrong / total if total else 0.0,
         handoff=handed / out_scope if out_scope else 0.0,
         misses=tuple(misses),
+        confusions=tuple((e, g, n) for (e, g), n in confused.most_common()),
     )
