@@ -43,9 +43,11 @@ def test_nonsense_goes_to_a_human(matcher: Matcher, text: str) -> None:
     assert match.intent is None
 
 
-def test_personal_municipal_service_is_not_answered(matcher: Matcher) -> None:
+def test_personal_municipal_service_is_redirected(matcher: Matcher) -> None:
+    """Someone else at the municipality handles it: the anchor says who (issue 11.7)."""
     match = matcher.match("ik moet mijn rijbewijs verlengen, waar doe ik dat")
-    assert match.action == "handoff"
+    assert (match.action, match.intent) == ("redirect", "oos-id-documents")
+    assert match.as_dict()["action"] == "redirect"
 
 
 def test_detects_language(matcher: Matcher) -> None:

@@ -40,6 +40,7 @@ from loketbot.conversation.state import (
 )
 from loketbot.conversation.texts import KIND_LABELS, say
 from loketbot.understanding.matcher import Match, Matcher
+from loketbot.understanding.reading import Reading, read
 
 HISTORY = 12
 # A mid-flow message must match another topic at least this well to interrupt the flow.
@@ -101,8 +102,10 @@ class Dialogue:
         if inbound.button is not None and flow_button:
             outcome = self._flow_button(conv, inbound.button)
         elif inbound.button is not None:
-            # Any other button leaves a flow in progress: the user went somewhere else.
-            left = self._leave_flow(conv)
+            # Any other button leaves a flow in progress: the user went somewhere else; but
+            # "no, carry on" to the offer of a person after a stuck flow resumes it.
+            resuming = inbound.button == "h:no" and conv.mode.startswith("handoff")
+            left = conv if resuming else self._leave_flow(conv)
             outcome = self._button(left, inbound.button, inbound.ticket) or self._stale(conv)
         elif not text:
             outcome = Outcome(conv, (Reply(say("text_only", conv.lang)),))
@@ -126,10 +129,10 @@ class Dialogue:
             return inbound
         number = _option_number(typed, len(conv.offered))
         if number is not None:
-            return Inbound(button=conv.offered[number - 1].data)
+            return Inbound(button=conv.offered[number - 1].data, ticket=inbound.ticket)
         for button in conv.offered:
             if typed.casefold() == button.label.casefold():
-                return Inbound(button=button.data)
+                return Inbound(button=button.data, ticket=inbound.ticket)
         return inbound
 
     # -- commands -------------------------------------------------------------------------
@@ -172,6 +175,11 @@ class Dialogue:
         if command == "human":
             return self._ask_for_human(conv, conv.last_question, offer="ask_question")
         return Outcome(conv, (Reply(say("unknown_command", conv.lang)),))
+
+    def _language_of(self, conv: Conversation, text: str) -> Conversation:
+        """The conversation in the language `text` is clearly written in (unless pinned)."""
+        lang, sure = self.matcher.languages.guess(text, fallback=conv.lang)
+        return replace(conv, lang=lang) if sure and not conv.lang_pinned else conv
 
     def _set_lang(self, conv: Conversation, lang: str) -> Outcome:
         conv = replace(conv, lang=lang, lang_pinned=True)
@@ -222,7 +230,8 @@ class Dialogue:
             idle = replace(conv, mode="idle")
             # Only the chat's own latest ticket: the number in the data could be anyone's.
             if answer == "yes" and ticket is not None and number == str(ticket.number):
-                event = FollowUp(ticket.number, conv.question, reopen=True)
+                reopen = ticket.status not in ("open", "claimed")
+                event = FollowUp(ticket.number, conv.question, reopen=reopen)
                 reply = Reply(say("followup_added", lang, ticket=number))
                 return Outcome(replace(idle, question=""), (reply,), (event,))
             if answer == "no":
@@ -254,7 +263,9 @@ class Dialogue:
         if value == "human":
             return self._ask_for_human(conv, conv.last_question, offer="ask_question")
         if value == "ask" and conv.mode == "clarify":
-            return self._ask_for_human(conv, conv.question, offer="offer_handoff")
+            return self._ask_for_human(conv, conv.question, offer="ask_question")
+        if value == "ask" and conv.mode == "redirected":  # still wants an officer: fine
+            return self._ask_for_human(conv, conv.question, offer="ask_question")
         if value == "yes" and conv.mode == "handoff_confirm":
             return self._confirmed(conv)
         if value == "skip" and conv.mode == "handoff_context":
@@ -287,11 +298,13 @@ class Dialogue:
         return ticket.status in ("open", "claimed") or ticket.reopenable
 
     def _followup(self, conv: Conversation, text: str, ticket: TicketInfo) -> Outcome:
-        """A message while a ticket is open goes to it; after an answer, ask first."""
+        """While a ticket is open (or just answered) a clear new question is answered as
+        usual; what looks like more detail for the ticket is asked about first."""
         lang = conv.lang
-        if ticket.status in ("open", "claimed"):
-            reply = Reply(say("followup_added", lang, ticket=ticket.number))
-            return Outcome(conv, (reply,), (FollowUp(ticket.number, text),))
+        reading = self._read(conv, text)
+        match = reading.match
+        if match.action in ("answer", "flow", "redirect") and not _small_talk(match):
+            return self._understood(conv, text, reading)
         buttons = (
             Button(say("followup_yes", lang), f"t:yes:{ticket.number}"),
             Button(say("followup_no", lang), "t:no"),
@@ -306,7 +319,7 @@ class Dialogue:
         if conv.mode == "handoff_context":
             return self._hand_off(conv, extra=text)
         if conv.mode == "handoff_question":
-            return self._confirmed(replace(conv, question=text))
+            return self._confirmed(replace(self._language_of(conv, text), question=text))
         if conv.mode == "handoff_confirm" and word in _YES:
             return self._confirmed(conv)
         if conv.mode == "handoff_confirm" and word in _NO:
@@ -317,14 +330,41 @@ class Dialogue:
             chosen = self._pick_option(conv, text)
             if chosen is not None:
                 return self._answer(replace(conv, mode="idle", options=()), chosen)
-        match = self.matcher.match(text, conv.lang if conv.lang_pinned else None)
+        return self._understood(conv, text, self._read(conv, text))
+
+    def _read(self, conv: Conversation, text: str) -> Reading:
+        """The message read against the conversation: its previous question and topic."""
+        return read(
+            self.matcher,
+            text,
+            lang=conv.lang if conv.lang_pinned else None,
+            previous_question=conv.last_question,
+            previous_topic=conv.last_topic,
+        )
+
+    def _understood(self, conv: Conversation, text: str, reading: Reading) -> Outcome:
+        match = reading.match
         if match.lang_sure and not conv.lang_pinned:
             conv = replace(conv, lang=match.lang)
         conv = replace(conv, mode="idle", options=(), question=text, candidates=match.candidates)
         if match.intent != "system-human":  # "ik wil een mens" is no question to pass on
-            conv = replace(conv, last_question=text)
+            # A follow-up read in context stands for the whole question ("... en hoe lang?").
+            asked = f"{conv.last_question} {text}" if reading.via == "context" else text
+            conv = replace(conv, last_question=asked[:500])
+        if match.action in ("answer", "flow") and match.intent is not None:
+            conv = replace(conv, last_topic=match.intent)
         outcome = self._route(conv, match)
+        if reading.also is not None and reading.also in self.knowledge.by_id:
+            outcome = self._offer_also(outcome, reading.also)
         return replace(outcome, match=match)
+
+    def _offer_also(self, outcome: Outcome, entry_id: str) -> Outcome:
+        """The second question of a message, offered as a button under the first answer."""
+        lang = outcome.conversation.lang
+        entry = self.knowledge.by_id[entry_id]
+        title = entry.text(entry.title, lang)
+        offer = Reply(say("also_asked", lang, title=title), (Button(title, f"e:{entry_id}"),))
+        return replace(outcome, replies=(*outcome.replies, offer))
 
     def _pick_option(self, conv: Conversation, text: str) -> Entry | None:
         """A typed choice while clarifying: the option's number or (part of) its title."""
@@ -338,6 +378,9 @@ class Dialogue:
 
     def _route(self, conv: Conversation, match: Match) -> Outcome:
         lang = conv.lang
+        anchor = self.knowledge.by_id.get(match.intent or "")
+        if match.action == "redirect" and anchor is not None:
+            return self._redirect(conv, anchor)
         if match.action == "handoff" or match.intent is None:
             return self._ask_for_human(conv, conv.question, offer="offer_handoff")
         if match.action == "clarify":
@@ -352,6 +395,16 @@ class Dialogue:
                 (Reply(say("clarify", lang), buttons),),
             )
         return self._answer(conv, self.knowledge.by_id[match.intent])
+
+    def _redirect(self, conv: Conversation, anchor: Entry) -> Outcome:
+        """Someone else at the municipality handles this: say who; an officer second."""
+        lang = conv.lang
+        lines = [anchor.text(anchor.answer, lang).strip()]
+        if anchor.links:
+            lines += ["", say("more_info", lang) + ":"]
+            lines += [f"- {link.title}: {link.url}" for link in anchor.links]
+        button = Button(say("redirect_officer", lang), "h:ask")
+        return Outcome(replace(conv, mode="redirected"), (Reply("\n".join(lines), (button,)),))
 
     def _answer(self, conv: Conversation, entry: Entry) -> Outcome:
         lang = conv.lang
@@ -534,6 +587,11 @@ class Dialogue:
         offered = next((r.buttons for r in reversed(outcome.replies) if r.buttons), ())
         conv = replace(outcome.conversation, history=history, offered=offered)
         return replace(outcome, conversation=conv)
+
+
+def _small_talk(match: Match) -> bool:
+    """Greetings, thanks and the like: not a new question while a ticket is open."""
+    return match.intent is None or match.intent.startswith("system-")
 
 
 def _option_number(typed: str, count: int) -> int | None:

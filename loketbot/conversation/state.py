@@ -125,9 +125,12 @@ class Conversation:
 
     lang: str = "nl"
     lang_pinned: bool = False
-    mode: str = "idle"  # idle | clarify | handoff_confirm | handoff_question | handoff_context
+    mode: str = (
+        "idle"  # idle | clarify | redirected | handoff_* | followup_confirm | forget_confirm
+    )
     question: str = ""
     last_question: str = ""  # the latest free-text question, for a later "/mens"
+    last_topic: str | None = None  # the entry answered last: what a follow-up refers to
     options: tuple[str, ...] = ()
     candidates: tuple[tuple[str, float], ...] = ()
     history: tuple[tuple[str, str], ...] = ()
@@ -144,6 +147,7 @@ class Conversation:
             "mode": self.mode,
             "question": self.question,
             "last_question": self.last_question,
+            "last_topic": self.last_topic,
             "options": list(self.options),
             "candidates": [list(c) for c in self.candidates],
             "history": [list(h) for h in self.history],
@@ -166,6 +170,7 @@ class Conversation:
             mode=str(data.get("mode", "idle")),
             question=str(data.get("question", "")),
             last_question=str(data.get("last_question", "")),
+            last_topic=str(data["last_topic"]) if data.get("last_topic") else None,
             options=tuple(str(o) for o in data.get("options", ())),
             candidates=tuple((str(i), float(s)) for i, s in data.get("candidates", ())),
             history=tuple((str(r), str(t)) for r, t in data.get("history", ())),

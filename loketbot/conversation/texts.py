@@ -74,10 +74,21 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "I can only read text. Please type your question.",
     },
     "clarify": {
-        "nl": "Ik weet niet zeker wat je bedoelt. Gaat het over een van deze onderwerpen?",
-        "en": "I'm not sure what you mean. Is it about one of these topics?",
+        "nl": "Bedoel je een van deze onderwerpen?",
+        "en": "Do you mean one of these topics?",
     },
-    "none_of_these": {"nl": "Geen van deze", "en": "None of these"},
+    "none_of_these": {
+        "nl": "Iets anders: vraag het een mens",
+        "en": "Something else: ask a person",
+    },
+    "also_asked": {
+        "nl": "Je vroeg ook iets over: {title}. Tik hieronder voor dat antwoord.",
+        "en": "You also asked about: {title}. Tap below for that answer.",
+    },
+    "redirect_officer": {
+        "nl": "Toch een verbindingsofficier vragen",
+        "en": "Ask a liaison officer anyway",
+    },
     "more_info": {"nl": "Meer informatie", "en": "More information"},
     "department": {"nl": "Afdeling", "en": "Department"},
     "helped": {"nl": "👍 Dit hielp", "en": "👍 This helped"},

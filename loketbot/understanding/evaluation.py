@@ -54,9 +54,7 @@ class Report:
             "wrong": round(self.wrong, 4),
             "handoff": round(self.handoff, 4),
             "misses": list(self.misses),
-            "confusions": [
-                {"expect": e, "got": g, "count": n} for e, g, n in self.confusions
-            ],
+            "confusions": [{"expect": e, "got": g, "count": n} for e, g, n in self.confusions],
         }
 
 
