@@ -39,6 +39,7 @@ from loketbot.conversation.state import (
     TicketInfo,
 )
 from loketbot.conversation.texts import KIND_LABELS, say
+from loketbot.understanding.analysis import tokens
 from loketbot.understanding.matcher import Match, Matcher
 from loketbot.understanding.reading import Reading, read
 
@@ -64,6 +65,25 @@ _COMMANDS = {
 }
 _FLOW_BUTTONS = frozenset({"f", "fa", "fl", "fx"})  # start, answer, control, other topic
 _YES = frozenset({"ja", "j", "yes", "y", "ok", "oke", "graag", "ja graag", "doe maar"})
+_FLOW_BACK = frozenset(
+    {"terug", "vorige", "vorige vraag", "ga terug", "back", "go back", "previous"}
+)
+_FLOW_STOP = frozenset(
+    {"stop", "stoppen", "ik wil stoppen", "stop met de vragen", "quit", "cancel", "annuleren"}
+)
+_DONT_KNOW = frozenset(
+    {
+        "weet niet",
+        "weet ik niet",
+        "ik weet het niet",
+        "geen idee",
+        "weet ik nog niet",
+        "dont know",
+        "i dont know",
+        "no idea",
+        "not sure",
+    }
+)
 _NO = frozenset({"nee", "n", "no", "nope", "nee dank je", "no thanks", "laat maar"})
 
 
@@ -509,6 +529,8 @@ class Dialogue:
         action, _, step_and_value = rest.partition(":")
         if kind == "fl" and action == "stop":
             return Outcome(self._leave_flow(conv), (Reply(say("flow_stopped", lang)),))
+        if kind == "fl" and action == "human":
+            return self._ask_for_human(conv, self._flow_question(flow), offer="flow_stuck")
         if kind == "fl" and action == "resume":
             return Outcome(conv, (self._prompt_reply(self.engine.ask_again(flow, lang)),))
         if kind == "fl" and action == "back" and step_and_value == flow.step:
@@ -531,7 +553,19 @@ class Dialogue:
 
     def _flow_text(self, conv: Conversation, text: str) -> Outcome:
         assert conv.flow is not None
-        turn = self.engine.answer(conv.flow, conv.lang, text=text)
+        lang = conv.lang
+        typed = " ".join(tokens(text.replace("\u2019", "'").replace("'", "")))
+        # Typed words work as the buttons do: "terug", "stop", and "weet niet" (not a dead end).
+        if typed in _FLOW_BACK:
+            return self._flow_outcome(conv, self.engine.back(conv.flow, lang))
+        if typed in _FLOW_STOP:
+            return Outcome(self._leave_flow(conv), (Reply(say("flow_stopped", lang)),))
+        if typed in _DONT_KNOW:
+            again = self._prompt_reply(self.engine.ask_again(conv.flow, lang))
+            human = Button(say("human_button", lang), "fl:human")
+            helped = replace(again, buttons=(*again.buttons, human))
+            return Outcome(conv, (Reply(say("flow_dont_know", lang)), helped))
+        turn = self.engine.answer(conv.flow, lang, text=text)
         if turn.rejected:
             match = self.matcher.match(text, conv.lang)
             if (

@@ -16,8 +16,28 @@ from loketbot.content.knowledge import Knowledge
 from loketbot.conversation.texts import say
 
 MAX_FAILURES = 3
-_YES = frozenset({"ja", "j", "yes", "y", "jazeker", "klopt", "ja hoor", "zeker", "jawel"})
-_NO = frozenset({"nee", "n", "no", "nope", "neen", "niet", "nee hoor", "geen"})
+_YES = frozenset(
+    {
+        "ja",
+        "j",
+        "yes",
+        "y",
+        "jazeker",
+        "klopt",
+        "zeker",
+        "jawel",
+        "yep",
+        "yeah",
+        "jup",
+        "natuurlijk",
+    }
+)
+_NO = frozenset({"nee", "n", "no", "nope", "neen", "niet", "geen", "nah", "neuh"})
+_WORDS = re.compile(r"[^\W_]+")
+# A typed choice must beat the next option by this much: "met 3 buren" shares only "met"
+# with "Alleen, met een idee" and is asked again rather than taken for it.
+CHOICE_MIN = 90.0
+CHOICE_MARGIN = 10.0
 _NUMBER = re.compile(r"-?\d[\d.]*")
 
 
@@ -280,7 +300,9 @@ def _parse(step: Step, text: str) -> Scalar | None:
     if not typed:
         return None
     if step.type == "yesno":
-        return "yes" if word in _YES else "no" if word in _NO else None
+        # "ja, de hele straat gaat dicht", "ja bier", "nee hoor": the first word decides.
+        first = next(iter(_WORDS.findall(word)), "")
+        return "yes" if first in _YES else "no" if first in _NO else None
     if step.type == "number":
         found = _NUMBER.search(typed.replace(" ", ""))
         if found is None:
@@ -304,12 +326,27 @@ def _parse(step: Step, text: str) -> Scalar | None:
         longest = max(len(label.split()) for label in by_label)
         if len(typed.split()) > longest + 1:
             return None  # a sentence, not a choice: let the dialogue see whether it is a question
-        match = process.extractOne(
-            typed,
-            list(by_label),
-            scorer=fuzz.WRatio,
-            processor=utils.default_process,
-            score_cutoff=85,
-        )
-        return by_label[match[0]] if match else None
+        return _choice(typed, by_label)
     return typed[:1000]
+
+
+def _choice(typed: str, by_label: Mapping[str, str]) -> str | None:
+    """The option a typed text names: the start of a label, or a clear best fuzzy match
+    (the runner-up option at least CHOICE_MARGIN behind), else None (ask again)."""
+    folded = utils.default_process(typed)
+    starts = {v for label, v in by_label.items() if utils.default_process(label).startswith(folded)}
+    if len(folded) >= 3 and len(starts) == 1:
+        return starts.pop()
+    best: dict[str, float] = {}
+    for label, value in by_label.items():
+        score = max(
+            fuzz.ratio(folded, utils.default_process(label)),
+            fuzz.token_set_ratio(folded, utils.default_process(label)),
+        )
+        best[value] = max(best.get(value, 0.0), score)
+    ranked = sorted(best.values(), reverse=True)
+    top = ranked[0] if ranked else 0.0
+    runner_up = ranked[1] if len(ranked) > 1 else 0.0
+    if top < CHOICE_MIN or top - runner_up < CHOICE_MARGIN:
+        return None
+    return next(v for v, score in best.items() if score == top)

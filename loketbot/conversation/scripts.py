@@ -1,18 +1,33 @@
-"""Scripted conversations as data (tests/flows/*.yaml), run against the pure dialogue core."""
+"""Scripted conversations as data (tests/flows/, tests/conversations/), run against the core.
+
+A case is a list of steps: `user:` (typed) or `tap:` (a button label, typed as its number);
+after each, expectations on what the bot did: `expect`/`expect_not` (text in the reply),
+`buttons`, `handoff`, `intent`/`action` (how the message was understood), `followup` (added
+to the ticket), `lang` (the conversation's language after the step). The runner plays the
+desk's part for tickets: a handoff opens one; `officer: answered|closed|claimed` before a
+step changes its status, as an officer would.
+"""
 
 from __future__ import annotations
 
 __all__ = ["CaseResult", "ends_of", "run_file", "run_folder"]
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from loketbot.content.flowfile import Flow
 from loketbot.content.yamlfile import read_yaml
 from loketbot.conversation.dialogue import Dialogue
-from loketbot.conversation.state import Conversation, Inbound, Outcome
+from loketbot.conversation.state import (
+    Conversation,
+    FollowUp,
+    HandoffRequested,
+    Inbound,
+    Outcome,
+    TicketInfo,
+)
 
 
 @dataclass
@@ -70,17 +85,23 @@ def _run_case(path: Path, line: int, case: Any, dialogue: Dialogue) -> CaseResul
     conv = Conversation(lang=str(case.get("lang", "nl")))
     if case.get("lang"):
         conv = dialogue.step(conv, Inbound(text=f"/taal {case['lang']}")).conversation
+    ticket: TicketInfo | None = None
     for number, step in enumerate(case["steps"], 1):
         where = f"step {number}"
         inbound = _inbound(step, conv)
         if isinstance(inbound, str):
             result.failures.append(f"{where}: {inbound}")
             break
-        outcome = dialogue.step(conv, inbound)
+        if ticket is not None and isinstance(step, dict) and step.get("officer"):
+            status = str(step["officer"])
+            ticket = TicketInfo(ticket.number, status, reopenable=status == "answered")
+        outcome = dialogue.step(conv, replace(inbound, ticket=ticket))
         conv = outcome.conversation
+        if any(isinstance(e, HandoffRequested) for e in outcome.events):
+            ticket = TicketInfo((ticket.number if ticket else 0) + 1, "open")
         if conv.flow is None and conv.last_flow is not None and conv.last_flow.step:
             result.ends.add((conv.last_flow.flow, conv.last_flow.step))
-        problem = _check(step, outcome)
+        problem = _check(step, outcome) or _check_reading(step, outcome)
         if problem:
             result.failures.append(f"{where} ({_said(step)}): {problem}")
             break
@@ -127,4 +148,30 @@ def _check(step: Mapping[str, Any], outcome: Outcome) -> str | None:
         handed = any(type(e).__name__ == "HandoffRequested" for e in outcome.events)
         if handed != bool(step["handoff"]):
             return f"expected handoff={step['handoff']}, got {handed}"
+    return None
+
+
+def _check_reading(step: Mapping[str, Any], outcome: Outcome) -> str | None:
+    """How the message was understood, and what happened to the ticket and the language."""
+    match = outcome.match
+    for key in ("intent", "action"):
+        if key in step:
+            got = getattr(match, key) if match is not None else None
+            if got != step[key]:
+                return f"expected {key} {step[key]!r}, got {got!r} ({match})"
+    if "alternatives" in step:
+        got_alternatives = list(match.alternatives) if match is not None else []
+        missing = [a for a in step["alternatives"] if a not in got_alternatives]
+        if missing:
+            return f"expected {missing} among the offered topics {got_alternatives}"
+    if "followup" in step:
+        added = any(isinstance(e, FollowUp) for e in outcome.events)
+        if added != bool(step["followup"]):
+            return f"expected followup={step['followup']}, got {added}"
+    if "lang" in step and outcome.conversation.lang != step["lang"]:
+        return f"expected the conversation in {step['lang']!r}, got {outcome.conversation.lang!r}"
+    if "ticket_lang" in step:
+        langs = [e.lang for e in outcome.events if isinstance(e, HandoffRequested)]
+        if langs != [step["ticket_lang"]]:
+            return f"expected a ticket in {step['ticket_lang']!r}, got {langs}"
     return None

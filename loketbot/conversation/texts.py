@@ -283,6 +283,16 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "because": {"nl": "Waarom:", "en": "Why:"},
     "read_more": {"nl": "Lees verder:", "en": "Read more:"},
+    "flow_dont_know": {
+        "nl": (
+            "Geen probleem. Kies wat er het meest op lijkt; je kunt later altijd terug. "
+            "Of vraag het aan een verbindingsofficier: die kijkt met je mee."
+        ),
+        "en": (
+            "No problem. Pick what comes closest; you can always go back later. "
+            "Or ask a liaison officer, who will look at it with you."
+        ),
+    },
     "flow_stopped": {
         "nl": "Oké, we stoppen met de vragen. Stel gerust een andere vraag, of kies /menu.",
         "en": "Okay, we stop the questions. Ask something else, or choose /menu.",

@@ -91,16 +91,27 @@ def _as(match: Match, original: Match) -> Match:
 def _two_questions(
     matcher: Matcher, parts: list[str], whole: Match, lang: str | None
 ) -> Reading | None:
-    answered = [
+    """The first question answered, the next one (understood at least well enough to ask
+    about) offered; None when the parts do not reach two topics."""
+    matches = [
         m
         for m in (matcher.match(p, lang) for p in parts[:3])
-        if m.action in _CONFIDENT and m.intent is not None and not m.intent.startswith("system-")
+        if m.intent is not None and not m.intent.startswith("system-")
     ]
-    topics = list(dict.fromkeys(m.intent for m in answered))
-    if len(topics) < 2:
+    first = next((m for m in matches if m.action in _CONFIDENT), None)
+    if first is None:
         return None
-    first = answered[0]
-    return Reading(_as(first, whole), also=topics[1], via="parts")
+    other = next(
+        (
+            m.intent
+            for m in matches
+            if m.action in (*_CONFIDENT, "clarify") and m.intent != first.intent
+        ),
+        None,
+    )
+    if other is None:
+        return None
+    return Reading(_as(first, whole), also=other, via="parts")
 
 
 def _story(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Reading | None:
