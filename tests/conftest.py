@@ -78,6 +78,15 @@ def dialogue(knowledge: Knowledge, matcher: Matcher) -> Dialogue:
     return Dialogue(knowledge, matcher)
 
 
+@pytest.fixture(scope="session")
+def flow_dialogue() -> Dialogue:
+    """The dialogue core over the shipped knowledge and flows."""
+    from loketbot.content.bundle import load_content
+
+    content = load_content(KNOWLEDGE, KNOWLEDGE.parent / "flows")
+    return Dialogue(content.knowledge, flows=content.flows)
+
+
 @pytest.fixture
 def kb_dir(tmp_path: Path) -> Callable[..., Path]:
     """Write a small valid knowledge folder; keyword arguments replace or add files."""

@@ -6,22 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from loketbot.content.bundle import load_content
 from loketbot.content.flowfile import check_flows
 from loketbot.conversation.dialogue import Dialogue
 from loketbot.conversation.scripts import ends_of, run_file, run_folder
 from loketbot.conversation.state import HandoffRequested
 
-from .conftest import KNOWLEDGE, ROOT
+from .conftest import ROOT
 
 FLOWS = ROOT / "flows"
 SCRIPTS = ROOT / "tests" / "flows"
-
-
-@pytest.fixture(scope="module")
-def flow_dialogue() -> Dialogue:
-    content = load_content(KNOWLEDGE, FLOWS)
-    return Dialogue(content.knowledge, flows=content.flows)
 
 
 @pytest.mark.parametrize("script", sorted(SCRIPTS.glob("*.yaml")), ids=lambda p: p.stem)

@@ -573,6 +573,8 @@ class Dialogue:
                 and match.intent is not None
                 and match.score >= OTHER_TOPIC_MIN_SCORE
                 and not match.intent.startswith("system-")
+                # The entry that starts this very flow is no other topic: ask again instead.
+                and self.knowledge.by_id[match.intent].flow != conv.flow.flow
             ):
                 return replace(self._offer_other_topic(conv, match.intent), match=match)
         return self._flow_outcome(conv, turn)
