@@ -55,7 +55,9 @@ def test_sources_load_as_frozen_data(kb_dir: KbDir) -> None:
 
 
 def test_a_source_needs_an_http_url(kb_dir: KbDir) -> None:
-    bad = with_source(PERMITS).replace("url: https://www.rotterdam.nl/0-", "url: www.rotterdam.nl/0-")
+    bad = with_source(PERMITS).replace(
+        "url: https://www.rotterdam.nl/0-", "url: www.rotterdam.nl/0-"
+    )
     _, problems = check(kb_dir(**{"permits.yaml": bad}))
     assert any("url must start with https://" in str(p) for p in problems)
 
@@ -64,8 +66,10 @@ def test_warnings_name_file_and_line(kb_dir: KbDir) -> None:
     folder = kb_dir(**{"permits.yaml": with_source(PERMITS, checked="2024-01-02")})
     knowledge, _ = check(folder)
     assert knowledge is not None
-    warnings = [str(w) for w in content_warnings(knowledge.entries, ROOT / "no-flows",
-                                                 today=date(2026, 12, 4))]
+    warnings = [
+        str(w)
+        for w in content_warnings(knowledge.entries, ROOT / "no-flows", today=date(2026, 12, 4))
+    ]
     assert any("permits.yaml" in w and "last checked on 2024-01-02" in w for w in warnings)
     assert any("departments.yaml" in w and "has no sources" in w for w in warnings)
 
@@ -94,8 +98,9 @@ def test_strict_turns_warnings_into_errors(kb_dir: KbDir) -> None:
 
 
 def test_shipped_knowledge_is_clean_even_strict() -> None:
-    result = run_cli("kb", "check", "--knowledge", str(KNOWLEDGE), "--flows",
-                     str(ROOT / "flows"), "--strict")
+    result = run_cli(
+        "kb", "check", "--knowledge", str(KNOWLEDGE), "--flows", str(ROOT / "flows"), "--strict"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
