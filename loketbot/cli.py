@@ -87,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     _knowledge_option(kb_check)
     kb_check.add_argument("--flows", type=Path, help="flows folder (default: LOKETBOT_FLOWS_DIR)")
     kb_check.add_argument("--json", action="store_true", help="print problems as JSON")
+    kb_check.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings (sources, their age, home-page links, readability) as errors",
+    )
     kb_examples = kb_sub.add_parser("examples", help="every example phrasing as JSON lines")
     _knowledge_option(kb_examples)
 
@@ -166,7 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     knowledge_dir: Path = getattr(args, "knowledge", None) or settings.knowledge_dir
     if args.command == "kb" and args.kb_command == "check":
-        return _kb_check(knowledge_dir, args.flows or settings.flows_dir, as_json=args.json)
+        return _kb_check(
+            knowledge_dir, args.flows or settings.flows_dir, as_json=args.json, strict=args.strict
+        )
     if args.command == "kb" and args.kb_command == "examples":
         knowledge = load_knowledge(knowledge_dir)
         for entry in knowledge.answerable():
@@ -214,8 +221,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     raise AssertionError(args.command)  # argparse only lets known commands through
 
 
-def _kb_check(knowledge_dir: Path, flows_dir: Path, *, as_json: bool) -> int:
+def _kb_check(knowledge_dir: Path, flows_dir: Path, *, as_json: bool, strict: bool = False) -> int:
+    from loketbot.content.sources import content_warnings
+
     content, problems = check_content(knowledge_dir, flows_dir)
+    warnings = content_warnings(content.knowledge.entries, flows_dir) if content else []
+    if strict:
+        problems, warnings = sorted(problems + warnings), []
     if as_json:
         print(
             json.dumps(
@@ -226,6 +238,9 @@ def _kb_check(knowledge_dir: Path, flows_dir: Path, *, as_json: bool) -> int:
                     "problems": [
                         {"file": p.file, "line": p.line, "message": p.message} for p in problems
                     ],
+                    "warnings": [
+                        {"file": p.file, "line": p.line, "message": p.message} for p in warnings
+                    ],
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -234,11 +249,14 @@ def _kb_check(knowledge_dir: Path, flows_dir: Path, *, as_json: bool) -> int:
     else:
         for problem in problems:
             print(problem)
-        if content is not None:
+        for warning in warnings:
+            print(f"{warning.file}:{warning.line}: warning: {warning.message}")
+        if content is not None and not problems:
             knowledge = content.knowledge
             print(
                 f"ok: {len(knowledge.entries)} entries, {len(content.flows)} flows, "
                 f"version {knowledge.version}"
+                + (f", {len(warnings)} warning(s); --strict makes them errors" if warnings else "")
             )
         else:
             print(f"{len(problems)} problem(s)", file=sys.stderr)

@@ -252,7 +252,7 @@ async def site(
     knowledge, flows = content_dirs
     permits = knowledge / "permits.yaml"
     text = permits.read_text(encoding="utf-8")
-    permits.write_text(text.replace("reviewed: 2026-11-23", "reviewed: 2024-01-02", 1), "utf-8")
+    permits.write_text(text.replace("reviewed: 2026-12-04", "reviewed: 2024-01-02", 1), "utf-8")
     async with database(request.param, tmp_path) as url:
         store = await Store.open(url)
         installed: list[Dialogue] = []

@@ -25,7 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from loketbot.content.knowledge import unknown_field
+from loketbot.content.knowledge import Source, _Source, to_source, unknown_field
 from loketbot.content.yamlfile import Located, SyntaxProblem, read_yaml
 from loketbot.errors import KnowledgeError, Problem
 
@@ -105,6 +105,7 @@ class _Step(_Model):
     next: str | None = None
     reasons: tuple[_Item, ...] = ()
     entries: tuple[_Item, ...] = ()
+    sources: tuple[_Source, ...] = ()
 
     @model_validator(mode="after")
     def _one_kind(self) -> _Step:
@@ -203,6 +204,7 @@ class Step:
     rules: tuple[tuple[Condition, str], ...]
     reasons: tuple[Item, ...]
     entries: tuple[Item, ...]
+    sources: tuple[Source, ...] = ()
 
     def targets(self) -> list[str]:
         """Every step this one can lead to."""
@@ -360,6 +362,7 @@ def _parse(located: Located, problems: list[Problem]) -> Flow | None:
                 Item(_condition(i.when), _texts(i.text or i.why), i.id) for i in step.reasons
             ),
             entries=tuple(Item(_condition(i.when), _texts(i.why), i.id) for i in step.entries),
+            sources=tuple(to_source(s) for s in step.sources),
         )
     return Flow(
         id=raw.id,

@@ -8,6 +8,7 @@ __all__ = [
     "Entry",
     "Knowledge",
     "Link",
+    "Source",
     "check",
     "load_knowledge",
     "unknown_field",
@@ -25,6 +26,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from loketbot.content.areas import AREAS_FILE, Areas, check_areas
 from loketbot.content.yamlfile import Located, SyntaxProblem, read_yaml
 from loketbot.errors import KnowledgeError, Problem
 
@@ -65,6 +67,16 @@ class _Link(_Model):
     url: str = Field(pattern=r"^https?://\S+$")
 
 
+class _Source(_Model):
+    """Where a claim comes from: the specific page, who publishes it, when an editor checked it."""
+
+    url: str = Field(pattern=r"^https?://\S+$")
+    title: str = Field(min_length=1)
+    publisher: str = Field(min_length=1)
+    checked: date
+    supports: tuple[str, ...] = ()
+
+
 class _Entry(_Model):
     id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
     kind: Kind
@@ -76,6 +88,7 @@ class _Entry(_Model):
     department: str | None = None
     flow: str | None = None
     reviewed: date
+    sources: tuple[_Source, ...] = ()
 
 
 class _File(_Model):
@@ -88,6 +101,22 @@ class Link:
 
     title: str
     url: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """A public page that backs claims of an answer; `checked` is when an editor last read it."""
+
+    url: str
+    title: str
+    publisher: str
+    checked: date
+    supports: tuple[str, ...] = ()
+
+
+def to_source(raw: _Source) -> Source:
+    """The frozen Source for a validated `sources:` item (flows reuse it)."""
+    return Source(raw.url, raw.title, raw.publisher, raw.checked, tuple(raw.supports))
 
 
 @dataclass(frozen=True)
@@ -105,6 +134,7 @@ class Entry:
     flow: str | None
     reviewed: date
     source: str
+    sources: tuple[Source, ...] = ()
 
     @property
     def is_anchor(self) -> bool:
@@ -123,6 +153,7 @@ class Knowledge:
     entries: tuple[Entry, ...]
     synonyms: Mapping[str, tuple[str, ...]]
     version: str
+    areas: Areas | None = None  # knowledge/areas.yaml, when the folder has one
     by_id: Mapping[str, Entry] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -164,6 +195,7 @@ def check(
     problems: list[Problem] = []
     entries: list[tuple[Entry, Located, tuple[str | int, ...]]] = []
     synonyms: dict[str, tuple[str, ...]] = {}
+    areas: Areas | None = None
     digest = hashlib.sha256()
     paths = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml"))
     if not paths:
@@ -177,6 +209,8 @@ def check(
             continue
         if path.name == SYNONYMS_FILE:
             synonyms = _synonyms(located, problems)
+        elif path.name == AREAS_FILE:
+            areas = check_areas(located, problems)
         else:
             entries.extend(_entries(located, problems))
     _cross_check(entries, problems, None if flows is None else frozenset(flows))
@@ -186,6 +220,7 @@ def check(
         entries=tuple(e for e, _, _ in entries),
         synonyms=MappingProxyType(synonyms),
         version=digest.hexdigest()[:12],
+        areas=areas,
     )
     return knowledge, []
 
@@ -218,6 +253,7 @@ def _entries(
             flow=raw.flow,
             reviewed=raw.reviewed,
             source=located.file,
+            sources=tuple(to_source(s) for s in raw.sources),
         )
         result.append((entry, located, ("entries", index)))
     return result

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rapidfuzz import fuzz, process, utils
+from rapidfuzz import fuzz, utils
 
+from loketbot.content.areas import Areas, from_names
 from loketbot.content.flowfile import AREAS, Flow, Scalar, Step
 from loketbot.content.knowledge import Knowledge
 from loketbot.conversation.texts import say
@@ -105,6 +106,8 @@ class FlowEngine:
         """`flows` by id, validated; `knowledge` for the titles of linked entries."""
         self.flows = flows
         self.knowledge = knowledge
+        # knowledge/areas.yaml when present; otherwise only the area names themselves.
+        self.areas = knowledge.areas or from_names(AREAS)
 
     def menu(self) -> list[Flow]:
         """Flows that appear in /menu, in menu order."""
@@ -146,8 +149,8 @@ class FlowEngine:
         """Take a typed `text` or a pressed option `value` for the current question."""
         flow = self.flows[state.flow]
         step = flow.steps[state.step]
-        parsed = value if value is not None else _parse(step, text)
-        if parsed is None or (value is not None and not _valid_value(step, value)):
+        parsed = value if value is not None else _parse(step, text, self.areas)
+        if parsed is None or (value is not None and not _valid_value(step, value, self.areas)):
             failures = state.failures + 1
             failed = replace(state, failures=failures)
             if failures >= MAX_FAILURES:
@@ -202,7 +205,7 @@ class FlowEngine:
         if step.type == "yesno":
             options = [(say("yes", lang), "yes"), (say("no", lang), "no")]
         elif step.type == "area":
-            options = [(area, area) for area in AREAS]
+            options = [(area, area) for area in self.areas.area_names]
         else:
             options = [(_t(o.label, lang), o.value) for o in step.options]
         buttons = [(label, f"fa:{step.id}:{value}") for label, value in options]
@@ -285,15 +288,15 @@ def _limits(step: Step) -> dict[str, object]:
     return {"min": step.minimum if step.minimum is not None else 0, "max": step.maximum or "…"}
 
 
-def _valid_value(step: Step, value: str) -> bool:
+def _valid_value(step: Step, value: str, areas: Areas) -> bool:
     if step.type == "yesno":
         return value in ("yes", "no")
     if step.type == "area":
-        return value in AREAS
+        return value in areas.area_names
     return any(o.value == value for o in step.options)
 
 
-def _parse(step: Step, text: str) -> Scalar | None:
+def _parse(step: Step, text: str, areas: Areas) -> Scalar | None:
     """A typed answer in the form the step stores, or None when it does not fit."""
     typed = text.strip()
     word = typed.lower().strip(" .!?")
@@ -317,10 +320,7 @@ def _parse(step: Step, text: str) -> Scalar | None:
             return None
         return number
     if step.type == "area":
-        match = process.extractOne(
-            typed, AREAS, scorer=fuzz.WRatio, processor=utils.default_process, score_cutoff=80
-        )
-        return match[0] if match else None
+        return areas.find(typed)
     if step.type == "choice":
         by_label = {v: o.value for o in step.options for v in (o.value, *o.label.values())}
         longest = max(len(label.split()) for label in by_label)
