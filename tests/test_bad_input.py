@@ -121,12 +121,14 @@ def check(d: Dialogue, before: Conversation, inbound: Inbound, out: Outcome) -> 
 def test_matcher_decides_on_any_text(matcher: Matcher, text: str, lang: str | None) -> None:
     match = matcher.match(text, lang)
     assert 0.0 <= match.score <= 100.0
-    assert match.action in ("answer", "flow", "clarify", "handoff")
+    assert match.action in ("answer", "flow", "clarify", "handoff", "redirect")
     assert match.lang in LANGS
     if lang in LANGS:
         assert match.lang == lang
-    if match.action in ("answer", "flow", "clarify"):
+    if match.action in ("answer", "flow", "clarify", "redirect"):
         assert match.intent in matcher.knowledge.by_id
+    if match.action == "redirect":
+        assert matcher.knowledge.by_id[str(match.intent)].is_anchor
     if match.action == "clarify":
         assert len(match.alternatives) > 1
 

@@ -569,7 +569,7 @@ class Dialogue:
         if turn.rejected:
             match = self.matcher.match(text, conv.lang)
             if (
-                match.action in ("answer", "flow")
+                match.action in ("answer", "flow", "clarify")
                 and match.intent is not None
                 and match.score >= OTHER_TOPIC_MIN_SCORE
                 and not match.intent.startswith("system-")

@@ -38,11 +38,11 @@ class Thresholds:
     plausible topics is meant; below that, offer a person.
     """
 
-    answer_above: float = 0.19
-    answer_margin: float = 0.04
-    clarify_above: float = 0.19
+    answer_above: float = 0.28
+    answer_margin: float = 0.08
+    clarify_above: float = 0.17
     # Clarify offers the candidates scoring at least this share of the top one.
-    offer_share: float = 0.6
+    offer_share: float = 0.5
     example_weight: float = 0.3
     max_alternatives: int = 3
     # Function words ("what", "de", "hoe") still count, a little: a question made only of
@@ -50,7 +50,7 @@ class Thresholds:
     stopword_weight: float = 0.25
     # A word the knowledge has never seen counts at this share of the rarest word's weight:
     # one unknown word ("basisprincipes") must not push a clear question below the line.
-    unknown_weight: float = 1.0
+    unknown_weight: float = 0.5
     # A greeting or thanks opening a longer message is politeness, not the question.
     small_talk_max_words: int = 6
 
@@ -181,7 +181,8 @@ class Matcher:
         """The best (entry index, score) pairs for `text`, best first, and its language
         (with whether that is sure): everything `decide` needs."""
         t = self.thresholds
-        terms = list(dict.fromkeys(self.analyzer.terms(text)))
+        # Numbers name no topic ("1", "¾", a house number): they are not matched on.
+        terms = [term for term in dict.fromkeys(self.analyzer.terms(text)) if not term.isdigit()]
         scores = self._score(terms)
         long = len(text.split()) > t.small_talk_max_words
         # The top five (for the log) or more; ties in the order the question reached them.
@@ -226,9 +227,13 @@ class Matcher:
         if best_score >= t.answer_above and best_score - runner_up >= t.answer_margin:
             action: Action = "flow" if best.flow else "answer"
             return Match(text, best.id, score, action, (), lang, sure, candidates)
+        topics = [i for i, _ in ranked if not self._entries[i].is_anchor]
+        plausible = [i for i, s in ranked if s >= best_score * t.offer_share and i in topics]
+        # Always a choice of two or more (the runner-up at least): one option is no question.
         offered = tuple(
             self._entries[i].id
-            for i, s in ranked[: t.max_alternatives]
-            if s >= best_score * t.offer_share and not self._entries[i].is_anchor
+            for i in (plausible + topics[len(plausible) : 2])[: t.max_alternatives]
         )
+        if len(offered) < 2:
+            return Match(text, None, score, "handoff", (), lang, sure, candidates)
         return Match(text, best.id, score, "clarify", offered, lang, sure, candidates)

@@ -72,7 +72,8 @@ def read(
         reading = _two_questions(matcher, parts, own, lang)
         if reading is not None:
             return reading
-    if own.action == "handoff" and own.intent is None and len(words) >= STORY_MIN_WORDS:
+    if own.action in ("handoff", "clarify") and len(words) >= STORY_MIN_WORDS:
+        # Unsure about the story as a whole: its sentences, each on its own, say more.
         return _story(matcher, text, own, lang) or Reading(own)
     return Reading(own)
 
@@ -115,17 +116,22 @@ def _two_questions(
 
 
 def _story(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Reading | None:
-    """Each sentence of a long message on its own: the topics they reach, to ask which."""
+    """Each sentence of a long message on its own: the topic each reaches best, to ask which
+    of them is meant (a story often holds several questions)."""
+    floor = matcher.thresholds.clarify_above * 100
     found: dict[str, float] = {}
     for sentence in _SENTENCE_END.split(text):
         if len(tokens(sentence)) < 3:
             continue
         match = matcher.match(sentence, lang)
-        for topic in match.alternatives or (match.intent,):
-            if topic is None or topic.startswith("system-") or match.action == "redirect":
-                continue
-            if match.action != "handoff":
-                found[topic] = max(found.get(topic, 0.0), match.score)
+        if match.action in ("handoff", "redirect"):
+            continue
+        best = next(
+            ((t, score) for t, score in match.candidates if not t.startswith(("system-", "oos-"))),
+            None,
+        )
+        if best is not None and best[1] >= floor:
+            found[best[0]] = max(found.get(best[0], 0.0), best[1])
     if not found:
         return None
     ranked = sorted(found, key=lambda t: -found[t])[: matcher.thresholds.max_alternatives]
