@@ -133,6 +133,9 @@ class Dialogue:
             outcome = self._command(conv, text)
         elif conv.flow is not None and conv.mode == "idle":
             outcome = self._flow_text(conv, text)
+        elif conv.mode == "idle" and conv.offered and _plain(text) in _FLOW_BACK:
+            # "terug" under a list of buttons: back to the menu, not a question for a person.
+            outcome = self._command(conv, "/menu")
         elif (
             conv.mode == "idle" and inbound.ticket is not None and self._is_followup(inbound.ticket)
         ):
@@ -554,7 +557,7 @@ class Dialogue:
     def _flow_text(self, conv: Conversation, text: str) -> Outcome:
         assert conv.flow is not None
         lang = conv.lang
-        typed = " ".join(tokens(text.replace("\u2019", "'").replace("'", "")))
+        typed = _plain(text)
         # Typed words work as the buttons do: "terug", "stop", and "weet niet" (not a dead end).
         if typed in _FLOW_BACK:
             return self._flow_outcome(conv, self.engine.back(conv.flow, lang))
@@ -623,6 +626,11 @@ class Dialogue:
         offered = next((r.buttons for r in reversed(outcome.replies) if r.buttons), ())
         conv = replace(outcome.conversation, history=history, offered=offered)
         return replace(outcome, conversation=conv)
+
+
+def _plain(text: str) -> str:
+    """Lower case, no accents or punctuation: "← Terug!" is "terug", "don't know" "dont know"."""
+    return " ".join(tokens(text.replace("\u2019", "").replace("'", "")))
 
 
 def _small_talk(match: Match) -> bool:

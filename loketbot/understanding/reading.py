@@ -132,9 +132,12 @@ def _story(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Readi
         )
         if best is not None and best[1] >= floor:
             found[best[0]] = max(found.get(best[0], 0.0), best[1])
-    if not found:
+    ranked = sorted(found, key=lambda t: -found[t])
+    # The whole message's own candidates fill up a choice of at least two.
+    ranked += [t for t in whole.alternatives if t not in found]
+    ranked = ranked[: matcher.thresholds.max_alternatives]
+    if len(ranked) < 2 or ranked[0] not in found:
         return None
-    ranked = sorted(found, key=lambda t: -found[t])[: matcher.thresholds.max_alternatives]
     clarify = replace(
         whole,
         intent=ranked[0],
