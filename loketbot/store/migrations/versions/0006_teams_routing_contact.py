@@ -43,18 +43,14 @@ def upgrade() -> None:
     with op.batch_alter_table("officers") as batch:
         batch.drop_constraint(op.f("ck_officers_role"), type_="check")
         batch.alter_column("role", type_=sa.String(length=11), existing_nullable=False)
-        batch.create_check_constraint(
-            "role", "role IN ('officer', 'editor', 'coordinator')"
-        )
+        batch.create_check_constraint("role", "role IN ('officer', 'editor', 'coordinator')")
         batch.add_column(sa.Column("team_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("areas", sa.JSON(none_as_null=True), nullable=True))
         batch.add_column(sa.Column("themes", sa.JSON(none_as_null=True), nullable=True))
         batch.add_column(sa.Column("public_name", sa.String(), nullable=True))
         batch.add_column(sa.Column("public_role", sa.String(), nullable=True))
         batch.add_column(sa.Column("phone", sa.String(), nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_officers_team_id_teams"), "teams", ["team_id"], ["id"]
-        )
+        batch.create_foreign_key(op.f("fk_officers_team_id_teams"), "teams", ["team_id"], ["id"])
     op.create_table(
         "initiatives",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -89,9 +85,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("helped", sa.Boolean(), nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_handoffs_team_id_teams"), "teams", ["team_id"], ["id"]
-        )
+        batch.create_foreign_key(op.f("fk_handoffs_team_id_teams"), "teams", ["team_id"], ["id"])
     with op.batch_alter_table("handoff_events") as batch:
         batch.drop_constraint(op.f("ck_handoff_events_kind"), type_="check")
         batch.create_check_constraint("kind", f"kind IN ({_NEW_KINDS})")
