@@ -16,11 +16,11 @@ _TEXTS: dict[str, dict[str, str]] = {
     "contact_handover": {
         "nl": (
             "Je hebt een nieuwe vaste contactpersoon: {contact}. {previous} heeft je "
-            "initiatief overgedragen. Je volgende vragen gaan naar {name}."
+            "initiatief overgedragen. Je volgende vragen gaan naar {first}."
         ),
         "en": (
             "You have a new fixed contact: {contact}. {previous} handed your initiative "
-            "over. Your next questions go to {name}."
+            "over. Your next questions go to {first}."
         ),
     },
     "contact_show": {
