@@ -10,8 +10,8 @@ __all__ = ["helped_buttons", "tell"]
 
 _TEXTS: dict[str, dict[str, str]] = {
     "contact_new": {
-        "nl": "Je vaste contactpersoon is {contact}. Je volgende vragen gaan eerst naar hen.",
-        "en": "Your fixed contact is {contact}. Your next questions go to them first.",
+        "nl": "Je vaste contactpersoon is {contact}. Je volgende vragen gaan eerst naar {first}.",
+        "en": "Your fixed contact is {contact}. Your next questions go to {first} first.",
     },
     "contact_handover": {
         "nl": (

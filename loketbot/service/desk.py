@@ -298,9 +298,14 @@ class Desk:
         if area is None and self.find_area is not None:
             area, area_source = self.find_area(event.question), "genoemd in de vraag"
         entry = dialogue.knowledge.by_id.get(topic) if topic else None
-        flow = (event.context.get("flow") or {}).get("id")
-        theme = theme_of(topic, entry.kind if entry else None, flow)
-        theme_source = "onderwerp van de vraag"
+        flow_context = event.context.get("flow") or {}
+        theme = theme_of(
+            topic,
+            entry.kind if entry else None,
+            flow_context.get("id"),
+            flow_context.get("answers"),
+        )
+        theme_source = "uit de vragenlijst" if flow_context.get("answers") else "onderwerp"
         if theme is None and profile is not None and profile.themes:
             theme, theme_source = profile.themes[0], "uit het profiel"
         decision = route(

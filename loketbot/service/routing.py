@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["THEMES", "Route", "contact_line", "public_name", "route", "theme_of"]
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from loketbot.store.organisation import RoutingFacts, TeamRecord
@@ -49,12 +50,28 @@ _THEME_OF_FLOW = {
     "legal-form-advice": "rechtsvorm",
     "subsidy-finder": "geld",
 }
+# find-contact's "about" answer (Waar gaat je vraag vooral over?)
+_THEME_OF_ANSWER = {
+    "money": "geld",
+    "permit": "vergunningen",
+    "space": "ruimte",
+    "care": "welzijn",
+    "street": "vergunningen",
+}
 ROUTING_ROLES = ("officer", "coordinator")
 
 
-def theme_of(topic: str | None, kind: str | None, flow: str | None) -> str | None:
-    """The theme of a question: from the knowledge entry it matched best, or the flow it came
-    from; None when neither says."""
+def theme_of(
+    topic: str | None,
+    kind: str | None,
+    flow: str | None,
+    answers: Mapping[str, object] | None = None,
+) -> str | None:
+    """The theme of a question: from what a flow's answers say it is about, the knowledge entry
+    it matched best, or the flow it came from; None when none of them says."""
+    about = (answers or {}).get("about")
+    if isinstance(about, str) and about in _THEME_OF_ANSWER:
+        return _THEME_OF_ANSWER[about]
     if topic in _THEME_OF_ENTRY:
         return _THEME_OF_ENTRY[topic]
     if kind in _THEME_OF_KIND:

@@ -19,7 +19,7 @@ from loketbot.conversation.state import clean_text
 from loketbot.conversation.texts import say
 from loketbot.errors import LoketbotError
 from loketbot.service.answertime import local_text
-from loketbot.service.routing import contact_line
+from loketbot.service.routing import contact_line, public_name
 from loketbot.store.organisation import TeamRecord, initiative_of, set_contact
 from loketbot.store.privacy import ANONYMOUS
 from loketbot.store.store import HandoffRecord, OfficerRecord, Store, TicketTx
@@ -254,7 +254,14 @@ class Tickets:
         await tx.run_sync(lambda s: set_contact(s, conversation, officer.id))
         tx.add_outbox(
             "message",
-            {"text": tell("contact_new", record.lang, contact=contact_line(officer))},
+            {
+                "text": tell(
+                    "contact_new",
+                    record.lang,
+                    contact=contact_line(officer),
+                    first=public_name(officer),
+                )
+            },
             key=f"contact:{conversation}:{officer.id}",
             channel=record.channel,
             chat_id=record.external_id,

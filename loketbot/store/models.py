@@ -275,9 +275,7 @@ class Officer(Base):
     """A liaison officer or editor, known by name and optionally by Telegram id."""
 
     __tablename__ = "officers"
-    __table_args__ = (
-        CheckConstraint("role IN ('officer', 'editor', 'coordinator')", name="role"),
-    )
+    __table_args__ = (CheckConstraint("role IN ('officer', 'editor', 'coordinator')", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String, unique=True)
