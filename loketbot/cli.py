@@ -48,14 +48,35 @@ def _parser() -> argparse.ArgumentParser:
     officers_sub = officers.add_subparsers(dest="officers_command", required=True, metavar="CMD")
     add = officers_sub.add_parser("add", help="register an officer or editor")
     add.add_argument("name", help="the name shown on tickets")
-    add.add_argument("--role", choices=("officer", "editor"), default="officer")
+    add.add_argument("--role", choices=("officer", "editor", "coordinator"), default="officer")
     add.add_argument(
         "--telegram-id", type=int, help="the Telegram user id allowed to act on tickets"
     )
     add.add_argument(
         "--password-stdin", action="store_true", help="read the console password from stdin"
     )
+    _officer_options(add)
     officers_sub.add_parser("list", help="list officers and editors")
+    change = officers_sub.add_parser("set", help="change an officer's team, areas, themes, ...")
+    change.add_argument("name", help="the officer's name")
+    change.add_argument("--role", choices=("officer", "editor", "coordinator"))
+    change.add_argument("--telegram-id", type=int, help="the officer's Telegram user id")
+    _officer_options(change)
+    handover = officers_sub.add_parser(
+        "handover", help="hand every initiative of one officer over to another (one action)"
+    )
+    handover.add_argument("source", metavar="FROM", help="the officer leaving the initiatives")
+    handover.add_argument("target", metavar="TO", help="the officer taking them over")
+
+    teams = sub.add_parser("teams", help="teams of officers, each optionally with its own group")
+    teams_sub = teams.add_subparsers(dest="teams_command", required=True, metavar="CMD")
+    team_add = teams_sub.add_parser("add", help="add a team")
+    team_add.add_argument("name")
+    _team_options(team_add)
+    team_set = teams_sub.add_parser("set", help="change a team's group, areas or themes")
+    team_set.add_argument("name")
+    _team_options(team_set)
+    teams_sub.add_parser("list", help="list the teams")
 
     purge = sub.add_parser(
         "purge", help="delete messages and anonymise tickets older than the retention period"
@@ -104,6 +125,26 @@ def _parser() -> argparse.ArgumentParser:
     _knowledge_option(flows_test)
     flows_test.add_argument("--flows", type=Path, help="flows folder (default: LOKETBOT_FLOWS_DIR)")
     return parser
+
+
+def _officer_options(parser: argparse.ArgumentParser) -> None:
+    """What an officer covers and how initiators see them (officers add / set)."""
+    parser.add_argument(
+        "--area", action="append", help="a Rotterdam area the officer covers (repeat for more)"
+    )
+    parser.add_argument(
+        "--theme", action="append", help="a theme the officer covers (repeat for more)"
+    )
+    parser.add_argument("--team", help="the officer's team ('' for none)")
+    parser.add_argument("--public-name", help="the name initiators see (default: first name)")
+    parser.add_argument("--public-role", help="the role initiators see, e.g. wijknetwerker")
+    parser.add_argument("--phone", help="a phone number initiators see (only when given)")
+
+
+def _team_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--chat-id", help="the team's Telegram group id (default: the shared one)")
+    parser.add_argument("--area", action="append", help="an area the team covers (repeat)")
+    parser.add_argument("--theme", action="append", help="a theme the team covers (repeat)")
 
 
 def _days(value: str) -> int:
@@ -195,16 +236,51 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(serve(settings, webhook_url=args.webhook_url))
     if args.command == "officers":
         from loketbot.service.officers import add_officer, list_officers
+        from loketbot.service.organisation import change_officer, hand_over_cli
 
         if args.officers_command == "list":
             return asyncio.run(list_officers(settings))
-        return asyncio.run(
+        if args.officers_command == "handover":
+            return asyncio.run(hand_over_cli(settings, args.source, args.target))
+        coverage = {
+            "areas": args.area,
+            "themes": args.theme,
+            "team": args.team,
+            "public_name": args.public_name,
+            "public_role": args.public_role,
+            "phone": args.phone,
+        }
+        if args.officers_command == "set":
+            return asyncio.run(
+                change_officer(
+                    settings, args.name, role=args.role, telegram_id=args.telegram_id, **coverage
+                )
+            )
+        code = asyncio.run(
             add_officer(
                 settings,
                 args.name,
                 role=args.role,
                 telegram_id=args.telegram_id,
                 password_stdin=args.password_stdin,
+            )
+        )
+        if any(value is not None for value in coverage.values()):
+            code = asyncio.run(change_officer(settings, args.name.strip(), **coverage))
+        return code
+    if args.command == "teams":
+        from loketbot.service.organisation import list_teams, save_team
+
+        if args.teams_command == "list":
+            return asyncio.run(list_teams(settings))
+        return asyncio.run(
+            save_team(
+                settings,
+                args.name,
+                new=args.teams_command == "add",
+                chat_id=args.chat_id,
+                areas=args.area,
+                themes=args.theme,
             )
         )
     if args.command == "purge":

@@ -81,6 +81,7 @@ class Settings:
     cookie_secure: bool
     retention_days: int = DEFAULT_RETENTION_DAYS
     flood_limit: str = DEFAULT_FLOOD_LIMIT  # "off": no limit
+    deadline_check_seconds: float = 30.0  # how often reminders and escalations are looked for
 
 
 def load_settings(
@@ -151,4 +152,5 @@ def load_settings(
         or str(from_file.get("LOKETBOT_EXPECTED_ANSWER", "")),
         retention_days=int(retention),
         flood_limit=flood_limit,
+        deadline_check_seconds=float(env.get("LOKETBOT_DEADLINE_CHECK_SECONDS") or 30.0),
     )

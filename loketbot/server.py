@@ -18,7 +18,9 @@ from loketbot.config import Settings
 from loketbot.content.bundle import load_content
 from loketbot.conversation.dialogue import Dialogue
 from loketbot.errors import ConfigError
-from loketbot.service.desk import Desk
+from loketbot.service.answertime import parse_promise
+from loketbot.service.deadlines import Deadlines
+from loketbot.service.desk import Desk, FindArea
 from loketbot.service.reload import Reloader
 from loketbot.service.sender import Deliver, Sender
 from loketbot.service.tickets import Tickets
@@ -48,8 +50,11 @@ def check_settings(settings: Settings, webhook_url: str | None) -> None:
             )
 
 
-async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
-    """Run until SIGINT or SIGTERM; returns the exit code."""
+async def serve(
+    settings: Settings, *, webhook_url: str | None = None, find_area: FindArea | None = None
+) -> int:
+    """Run until SIGINT or SIGTERM; returns the exit code. `find_area` names the Rotterdam
+    area a question mentions, for routing tickets."""
     check_settings(settings, webhook_url)
     key = session_key(settings.session_key)
     content = load_content(settings.knowledge_dir, settings.flows_dir)
@@ -57,6 +62,7 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
     officers_chat = settings.officers_chat_id or None
     deliverers: dict[str, Deliver] = {}
     sender = Sender(store, deliverers)
+    promise = parse_promise(settings.expected_answer)
     desk = Desk(
         store,
         Dialogue(
@@ -70,6 +76,8 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
         reopen_window=timedelta(days=settings.reopen_days),
         splitters={"telegram": split_text},
         on_commit=sender.wake,
+        find_area=find_area,
+        promise=promise,
     )
     tickets = Tickets(
         store,
@@ -111,6 +119,7 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
     loop.add_signal_handler(signal.SIGHUP, reload_from_disk)
     runner: web.AppRunner | None = None
     sender_task: asyncio.Task[None] | None = None
+    deadlines_task: asyncio.Task[None] | None = None
     poll_task: asyncio.Task[None] | None = None
     try:
         await application.initialize()
@@ -142,6 +151,11 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
         sender_task = asyncio.create_task(sender.run())
+        if promise is not None:
+            deadlines = Deadlines(
+                store, promise, officers_chat=officers_chat, on_commit=sender.wake
+            )
+            deadlines_task = asyncio.create_task(deadlines.run(settings.deadline_check_seconds))
         mode = f"webhook {urlsplit(webhook_url).path}" if webhook_url else "polling"
         log.warning(
             "loketbot serving (%s) on http://%s:%s", mode, settings.web_host, settings.web_port
@@ -154,6 +168,10 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
             poll_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poll_task
+        if deadlines_task is not None:
+            deadlines_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await deadlines_task
         if sender_task is not None:
             sender_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -81,7 +81,8 @@ async def outage_run(
     await asyncio.sleep(2.0)  # give a duplicate every chance to show up
     stop.set()
     await officer
-    assert len(emu.sent(waiting)) - before == 5  # offer, add?, ticket, notice, answer
+    # offer, add?, ticket, notice, answer, and (issue 13) who the fixed contact is now
+    assert len(emu.sent(waiting)) - before == 6
     return chats, tickets
 
 

@@ -50,6 +50,7 @@ from loketbot.service.desk import Desk
 from loketbot.service.lanes import Lanes
 from loketbot.service.sender import DeliveryFailed, DeliveryRetry
 from loketbot.service.tickets import TicketError, Tickets
+from loketbot.store.organisation import teams
 from loketbot.store.store import ChatKey, OfficerRecord, OutboxRecord, Store
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ COMMANDS = {
         ("start", "Begin en uitleg"),
         ("menu", "Kies een onderwerp"),
         ("mens", "Stel je vraag aan een verbindingsofficier"),
+        ("contact", "Je vaste contactpersoon"),
         ("opnieuw", "Begin opnieuw"),
         ("taal", "Nederlands of English"),
         ("help", "Wat kan deze bot?"),
@@ -82,6 +84,7 @@ COMMANDS = {
         ("start", "Start and explanation"),
         ("menu", "Pick a topic"),
         ("mens", "Ask a liaison officer"),
+        ("contact", "Your fixed contact"),
         ("opnieuw", "Start again"),
         ("taal", "Nederlands or English"),
         ("help", "What can this bot do?"),
@@ -210,9 +213,9 @@ class TelegramChannel:
         app.add_handler(
             MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_other)
         )
-        if officers_chat:
-            group = filters.Chat(chat_id=int(officers_chat))
-            app.add_handler(MessageHandler(group & filters.TEXT, self.on_group_text))
+        # The shared officers' group and every team's own group (teams change while running,
+        # so which group counts is checked per message in on_group_text).
+        app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT, self.on_group_text))
         app.add_error_handler(self.on_error)
 
     async def set_commands(self) -> None:
@@ -351,7 +354,9 @@ class TelegramChannel:
 
     async def _officer(self, telegram_id: int) -> OfficerRecord | None:
         officer = await self.store.officer_by_telegram(telegram_id)
-        return officer if officer is not None and officer.role == "officer" else None
+        return (
+            officer if officer is not None and officer.role in ("officer", "coordinator") else None
+        )
 
     async def _card_button(self, telegram_id: int, data: str) -> str:
         _, action, number = [*data.split(":"), "", ""][:3]
@@ -384,6 +389,8 @@ class TelegramChannel:
         message = update.effective_message
         user = update.effective_user
         if message is None or message.text is None or user is None:
+            return
+        if not await self._officers_group(str(message.chat_id)):
             return
         text = message.text.strip()
         number: int | None = None
@@ -422,6 +429,13 @@ class TelegramChannel:
             await self._group_note(message.chat_id, message.message_id, f"⛔ {exc}")
             return
         self.desk.on_commit()
+
+    async def _officers_group(self, chat_id: str) -> bool:
+        """Whether `chat_id` is the shared officers' group or a team's group."""
+        if chat_id == self.officers_chat:
+            return True
+        async with self.store.reading("read teams from") as session:
+            return any(team.chat_id == chat_id for team in await teams(session))
 
     async def _replied_ticket(self, replied: Message) -> int | None:
         """The ticket of the bot's card (or follow-up) an officer replied to, if any."""

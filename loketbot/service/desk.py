@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from loketbot.config import DEFAULT_FLOOD_LIMIT, OFF
 from loketbot.conversation.dialogue import Dialogue
+from loketbot.conversation.face import tell
 from loketbot.conversation.state import (
     Conversation,
     FeedbackGiven,
@@ -33,14 +34,19 @@ from loketbot.conversation.state import (
     TicketInfo,
 )
 from loketbot.conversation.texts import say
+from loketbot.service.answertime import Promise
 from loketbot.service.flood import FloodGuard
 from loketbot.service.metrics import MATCH_SECONDS
+from loketbot.service.routing import contact_line, route, theme_of
 from loketbot.service.tickets import CARD_CHANNEL, card_payload
+from loketbot.store.models import Handoff
+from loketbot.store.organisation import initiative_of, mark_helped, routing_facts
 from loketbot.store.store import ChatKey, HandoffRecord, Store, Turn
 
 log = logging.getLogger(__name__)
 
 Splitter = Callable[[str], list[str]]
+FindArea = Callable[[str], str | None]
 DEFAULT_REOPEN_WINDOW = timedelta(days=3)
 ADMITTED_KEPT = 10_000  # update ids the flood limit let through, remembered for retries
 
@@ -64,10 +70,15 @@ class Desk:
         on_commit: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         flood_limit: str | None = DEFAULT_FLOOD_LIMIT,
+        find_area: FindArea | None = None,
+        promise: Promise | None = None,
     ) -> None:
         """`splitters` cut long texts per channel; `on_commit` wakes the sender; `flood_limit`
         ("8 per 10 seconds; 30 per minute") applies per chat, None or "off" for no limit (the
-        terminal: one person at a keyboard)."""
+        terminal: one person at a keyboard). `find_area` names the Rotterdam area a question
+        mentions (for routing); `promise` sets every new ticket's deadline."""
+        self.find_area = find_area
+        self.promise = promise
         self.store = store
         self.dialogue = dialogue
         self.officers_chat = officers_chat
@@ -123,6 +134,16 @@ class Desk:
         """Step the dialogue and write what it decided into the turn (runs in its transaction)."""
         latest = turn.latest_handoff()
         before = Conversation.from_json(turn.state)
+        handled = self._desk_only(turn, key, before, inbound, latest, turn_id)
+        if handled is not None:
+            if pressed_message_id is not None:
+                turn.add_outbox(
+                    "edit_markup",
+                    {"message_id": pressed_message_id},
+                    key=f"unbutton:{key.channel}:{key.external_id}:{pressed_message_id}",
+                )
+            self._queue(turn, key, handled, turn_id)
+            return handled
         with MATCH_SECONDS.time():
             outcome = dialogue.step(before, replace(inbound, ticket=self._ticket_info(latest)))
         match = outcome.match
@@ -157,6 +178,48 @@ class Desk:
             turn.set_lang(outcome.conversation.lang)
         turn.save_state(outcome.conversation.to_json())
         return replies
+
+    def _desk_only(
+        self,
+        turn: Turn,
+        key: ChatKey,
+        conv: Conversation,
+        inbound: Inbound,
+        latest: HandoffRecord | None,
+        turn_id: str,
+    ) -> list[Reply] | None:
+        """What the desk answers itself, from the store: /contact, and "did the answer help?"
+        under an officer's answer. None: the dialogue decides."""
+        text = inbound.text.strip()
+        if inbound.button is None and text.split("@", 1)[0].split(" ", 1)[0].lower() == "/contact":
+            turn.add_message("in", text)
+            initiative = initiative_of(turn.orm(), turn.conversation_id)
+            facts = routing_facts(turn.orm(), turn.conversation_id)
+            contact = next(
+                (
+                    o
+                    for o in facts.officers
+                    if initiative is not None and o.id == initiative.contact_officer_id
+                ),
+                None,
+            )
+            if contact is None:
+                return [Reply(tell("contact_none", conv.lang))]
+            return [Reply(tell("contact_show", conv.lang, contact=contact_line(contact)))]
+        button = inbound.button or ""
+        if not button.startswith("hp:"):
+            return None
+        _, verdict, number = [*button.split(":"), "", ""][:3]
+        turn.add_message("in", f"[{button}]")
+        if not number.isdigit() or verdict not in ("yes", "no"):
+            return [Reply(say("unknown_command", conv.lang))]
+        ticket = int(number)
+        marked = mark_helped(turn.orm(), turn.conversation_id, ticket, verdict == "yes")
+        if not marked:
+            return [Reply(tell("helped_done", conv.lang))]
+        if verdict == "yes":
+            return [Reply(tell("helped_thanks", conv.lang))]
+        return [Reply(tell("helped_no", conv.lang, ticket=ticket))]
 
     def _flood_verdict(self, key: ChatKey, update_id: int | None) -> str:
         """Count a message once: an update retried after a database outage, or redelivered by
@@ -194,9 +257,9 @@ class Desk:
         """The user's /vergeet, confirmed: delete and anonymise; the group's cards show it."""
         tickets = turn.forget()
         log.info("chat data deleted on request; %d ticket(s) anonymised", len(tickets))
-        if not self.officers_chat:
-            return
         for record in tickets:
+            if not (record.card_chat_id or record.route_chat or self.officers_chat):
+                continue
             self._edit_card(turn, record, f"forget:{turn_id}", dialogue)
 
     def _ticket_info(self, latest: HandoffRecord | None) -> TicketInfo | None:
@@ -227,24 +290,75 @@ class Desk:
     def _hand_off(self, turn: Turn, event: HandoffRequested, dialogue: Dialogue) -> int:
         candidates = event.context.get("candidates") or []
         topic = candidates[0]["intent"] if candidates else None
-        ticket = turn.add_handoff(
-            question=event.question,
-            lang=event.lang,
-            context=event.context,
-            area=event.area,
-            topic=topic,
+        facts = routing_facts(turn.orm(), turn.conversation_id)
+        profile = facts.initiative
+        area, area_source = event.area, "uit de vragenlijst"
+        if area is None and profile is not None and profile.area:
+            area, area_source = profile.area, "uit het profiel"
+        if area is None and self.find_area is not None:
+            area, area_source = self.find_area(event.question), "genoemd in de vraag"
+        entry = dialogue.knowledge.by_id.get(topic) if topic else None
+        flow_context = event.context.get("flow") or {}
+        theme = theme_of(
+            topic,
+            entry.kind if entry else None,
+            flow_context.get("id"),
+            flow_context.get("answers"),
         )
-        log.info("handoff %s created", ticket)
-        if self.officers_chat:
-            record = turn.latest_handoff()
-            if record is not None:
-                payload = card_payload(record, dialogue.knowledge, new=True)
-                self._to_officers(turn, "message", payload, key=f"card:{ticket}", ticket=ticket)
+        theme_source = "uit de vragenlijst" if flow_context.get("answers") else "onderwerp"
+        if theme is None and profile is not None and profile.themes:
+            theme, theme_source = profile.themes[0], "uit het profiel"
+        decision = route(
+            facts, area=area, area_source=area_source, theme=theme, theme_source=theme_source
+        )
+        context = dict(event.context)
+        if profile is not None and (profile.name or profile.legal_form or profile.stage):
+            context["profile"] = {
+                "name": profile.name,
+                "legal_form": profile.legal_form,
+                "area": profile.area,
+                "themes": list(profile.themes),
+                "stage": profile.stage,
+            }
+        ticket = turn.add_handoff(
+            question=event.question, lang=event.lang, context=context, area=area, topic=topic
+        )
+        chat = (decision.team.chat_id if decision.team else None) or self.officers_chat
+        now = self.clock()
+        row = turn.orm().get(Handoff, ticket)
+        assert row is not None
+        row.team_id = decision.team.id if decision.team else None
+        row.theme = theme
+        row.route_reason = decision.reason
+        row.route_chat = chat
+        row.assigned_officer = decision.officer.name if decision.officer else None
+        if self.promise is not None:
+            row.due_at = self.promise.due(now)
+            row.remind_at = self.promise.remind(now)
+        turn.orm().flush()
+        log.info("handoff %s created, team %s", ticket, decision.team.id if decision.team else "-")
+        record = turn.latest_handoff()
+        if chat and record is not None:
+            payload = card_payload(record, dialogue.knowledge, new=True, contact=decision.contact)
+            self._to_officers(
+                turn, "message", payload, key=f"card:{ticket}", ticket=ticket, chat=chat
+            )
+        officer = decision.officer
+        if officer is not None and officer.telegram_id is not None:
+            first = "Nieuwe vraag" + (" van jouw initiatief" if decision.contact else "")
+            turn.add_outbox(
+                "message",
+                {"text": f"{first}: ticket {ticket}.\nWaarom bij jou: {decision.reason}."},
+                key=f"route-dm:{ticket}",
+                channel=CARD_CHANNEL,
+                chat_id=str(officer.telegram_id),
+                ticket=ticket,
+            )
         return ticket
 
     def _follow_up(self, turn: Turn, event: FollowUp, turn_id: str, dialogue: Dialogue) -> None:
         record = turn.ticket_followup(event.ticket, event.text, reopen=event.reopen)
-        if not self.officers_chat:
+        if not (record.route_chat or self.officers_chat):
             return
         prefix = "Heropend, aanvulling" if event.reopen else "Aanvulling"
         payload: dict[str, object] = {
@@ -253,21 +367,32 @@ class Desk:
             "reply_to_ticket": record.ticket,
         }
         key = f"followup:{record.ticket}:{turn_id}"
-        self._to_officers(turn, "message", payload, key=key, ticket=record.ticket)
+        self._to_officers(
+            turn, "message", payload, key=key, ticket=record.ticket, chat=record.route_chat
+        )
         if event.reopen:  # the card shows the ticket as open again
             self._edit_card(turn, record, f"reopen:{turn_id}", dialogue)
 
     def _edit_card(self, turn: Turn, record: HandoffRecord, why: str, dialogue: Dialogue) -> None:
         """Queue an edit of the ticket's card in the officers' group to show `record` as it is."""
+        chat = record.card_chat_id or record.route_chat or self.officers_chat
+        if not chat:
+            return
         payload = card_payload(record, dialogue.knowledge, new=False)
         key = f"card-edit:{record.ticket}:{why}"
-        self._to_officers(turn, "edit_text", payload, key=key, ticket=record.ticket)
+        self._to_officers(turn, "edit_text", payload, key=key, ticket=record.ticket, chat=chat)
 
     def _to_officers(
-        self, turn: Turn, kind: str, payload: dict[str, object], *, key: str, ticket: int
+        self,
+        turn: Turn,
+        kind: str,
+        payload: dict[str, object],
+        *,
+        key: str,
+        ticket: int,
+        chat: str | None = None,
     ) -> None:
-        """Queue a message (or an edit) about `ticket` for the officers' group."""
-        assert self.officers_chat is not None
-        turn.add_outbox(
-            kind, payload, key=key, channel=CARD_CHANNEL, chat_id=self.officers_chat, ticket=ticket
-        )
+        """Queue a message (or an edit) about `ticket` for its group (default: the officers')."""
+        chat = chat or self.officers_chat
+        assert chat is not None
+        turn.add_outbox(kind, payload, key=key, channel=CARD_CHANNEL, chat_id=chat, ticket=ticket)

@@ -14,11 +14,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from loketbot.content.knowledge import Knowledge
+from loketbot.conversation.face import helped_buttons, tell
 from loketbot.conversation.state import clean_text
 from loketbot.conversation.texts import say
 from loketbot.errors import LoketbotError
+from loketbot.service.answertime import local_text
+from loketbot.service.routing import contact_line, public_name
+from loketbot.store.organisation import TeamRecord, initiative_of, set_contact
 from loketbot.store.privacy import ANONYMOUS
-from loketbot.store.store import HandoffRecord, OfficerRecord, Store
+from loketbot.store.store import HandoffRecord, OfficerRecord, Store, TicketTx
 
 CARD_CHANNEL = "telegram"
 # A card is one Telegram message (at most 4,096 characters) and is never split: long texts are
@@ -45,19 +49,35 @@ class Card:
     buttons: tuple[tuple[str, str], ...]
 
 
-def card(record: HandoffRecord, knowledge: Knowledge | None = None) -> Card:
-    """Render a ticket for officers: number, status, area, topic, question, short context."""
+def card(
+    record: HandoffRecord, knowledge: Knowledge | None = None, *, contact: bool = False
+) -> Card:
+    """Render a ticket for officers: number, status, area, topic, question, short context,
+    why it came to this group and by when it should be answered."""
     context = record.context or {}
     lines = [f"Ticket {record.ticket} · {_STATUS_NL.get(record.status, record.status)}"]
     if record.assigned_officer:
-        lines.append(f"Bij: {record.assigned_officer}")
+        lines.append(
+            f"Bij: {record.assigned_officer}" + (" (vaste contactpersoon)" if contact else "")
+        )
+    if record.route_reason:
+        lines.append(f"Waarom hier: {record.route_reason}")
+    if record.due_at is not None and record.status in ("open", "claimed"):
+        lines.append(f"Antwoord uiterlijk: {local_text(record.due_at)}")
     facts = [f"taal {record.lang}"]
     if record.area:
         facts.append(f"gebied {record.area}")
+    if record.theme:
+        facts.append(f"thema {record.theme}")
     if record.topic:
         entry = knowledge.by_id.get(record.topic) if knowledge else None
         facts.append(f"onderwerp {entry.title['nl'] if entry else record.topic}")
-    lines += [" · ".join(facts), "", "Vraag:", _short(record.question, 1500)]
+    lines += [" · ".join(facts)]
+    profile = context.get("profile") or {}
+    shown = [str(profile[k]) for k in ("name", "legal_form", "stage") if profile.get(k)]
+    if shown:
+        lines.append("Initiatief: " + " · ".join(shown))
+    lines += ["", "Vraag:", _short(record.question, 1500)]
     extra = str(context.get("extra") or "").strip()
     if extra:
         lines += ["", "Aanvulling:", _short(extra, 800)]
@@ -93,10 +113,10 @@ def _short(text: str, limit: int) -> str:
 
 
 def card_payload(
-    record: HandoffRecord, knowledge: Knowledge | None, *, new: bool
+    record: HandoffRecord, knowledge: Knowledge | None, *, new: bool, contact: bool = False
 ) -> dict[str, object]:
     """Outbox payload for a new card, or for an edit of the card already sent."""
-    rendered = card(record, knowledge)
+    rendered = card(record, knowledge, contact=contact)
     buttons = [[label, data] for label, data in rendered.buttons]
     if new:
         return {"text": rendered.text, "buttons": buttons, "card": True}
@@ -161,7 +181,7 @@ class Tickets:
         answer: str | None = None,
         key: str | None = None,
     ) -> HandoffRecord:
-        if officer.role != "officer":
+        if officer.role not in ("officer", "coordinator"):
             raise TicketError(f"{officer.name} is no liaison officer")
         if not 0 < number <= _MAX_TICKET:  # from a typed or forged number: no database takes it
             raise TicketError(f"no ticket {number}")
@@ -187,15 +207,22 @@ class Tickets:
             if answer is not None:
                 text = say("officer_answer", before.lang, ticket=number, answer=answer)
                 split = self.splitters.get(before.channel)
-                for index, part in enumerate(split(text) if split else [text]):
+                parts = split(text) if split else [text]
+                for index, part in enumerate(parts):
                     # Part 0 keeps the old key, so a retried request stays harmless.
+                    payload: dict[str, object] = {"text": part}
+                    if index == len(parts) - 1 and before.helped is None:
+                        # "Did it help?": two buttons under the (last part of the) answer.
+                        payload["text"] = part + "\n\n" + tell("helped_ask", before.lang)
+                        payload["buttons"] = helped_buttons(before.lang, number)
                     tx.add_outbox(
                         "message",
-                        {"text": part},
+                        payload,
                         key=f"answer:{number}:{action}" + (f":{index}" if index else ""),
                         channel=before.channel,
                         chat_id=before.external_id,
                     )
+                await self._first_contact(tx, before, officer)
             if status == "closed" and reachable:
                 tx.add_outbox(
                     "message",
@@ -204,13 +231,135 @@ class Tickets:
                     channel=before.channel,
                     chat_id=before.external_id,
                 )
-            if self.officers_chat:
+            group = before.card_chat_id or before.route_chat or self.officers_chat
+            if group:
                 tx.add_outbox(
                     "edit_text",
                     card_payload(after, self.knowledge(), new=False),
                     key=f"card-edit:{number}:{action}",
                     channel=CARD_CHANNEL,
-                    chat_id=self.officers_chat,
+                    chat_id=group,
+                )
+        return after
+
+    async def _first_contact(
+        self, tx: TicketTx, record: HandoffRecord, officer: OfficerRecord
+    ) -> None:
+        """The first officer who answers an initiative becomes its fixed contact; the
+        initiator is told once (the outbox key is per initiative and officer)."""
+        conversation = tx.conversation_id
+        initiative = await tx.run_sync(lambda s: initiative_of(s, conversation))
+        if initiative is not None and initiative.contact_officer_id is not None:
+            return
+        await tx.run_sync(lambda s: set_contact(s, conversation, officer.id))
+        tx.add_outbox(
+            "message",
+            {
+                "text": tell(
+                    "contact_new",
+                    record.lang,
+                    contact=contact_line(officer),
+                    first=public_name(officer),
+                )
+            },
+            key=f"contact:{conversation}:{officer.id}",
+            channel=record.channel,
+            chat_id=record.external_id,
+        )
+
+    async def pass_on(
+        self,
+        number: int,
+        officer: OfficerRecord,
+        *,
+        to_officer: OfficerRecord | None = None,
+        to_team: TeamRecord | None = None,
+        note: str = "",
+    ) -> HandoffRecord:
+        """Pass the ticket to another officer and/or team with a note; the history shows it,
+        the card moves to the new team's group (the old card says where it went)."""
+        if officer.role not in ("officer", "coordinator"):
+            raise TicketError(f"{officer.name} is no liaison officer")
+        if to_officer is None and to_team is None:
+            raise TicketError("pass a ticket to an officer or a team")
+        if not 0 < number <= _MAX_TICKET:
+            raise TicketError(f"no ticket {number}")
+        action = uuid.uuid4().hex
+        note = clean_text(note).strip()
+        async with self.store.ticket(number) as tx:
+            before = tx.record
+            if before.status not in ("open", "claimed"):
+                raise TicketError(f"ticket {number} is {before.status}")
+            target = " en ".join(
+                t
+                for t in (to_officer.name if to_officer else "", to_team and f"team {to_team.name}")
+                if t
+            )
+            old_group = before.card_chat_id or before.route_chat or self.officers_chat
+            new_group = (to_team.chat_id if to_team else None) or (
+                before.route_chat if to_team is None else self.officers_chat
+            )
+            columns: dict[str, object] = {
+                "route_reason": f"doorgezet door {officer.name}" + (f": {note}" if note else "")
+            }
+            if to_officer is not None:
+                columns["assigned_officer"] = to_officer.name
+            else:
+                columns["assigned_officer"] = None
+            if to_team is not None:
+                columns["team_id"] = to_team.id
+                columns["route_chat"] = new_group
+            status = "open"
+            columns["status"] = status
+            tx.mark(
+                "passed",
+                actor=officer.name,
+                text=f"naar {target}" + (f": {note}" if note else ""),
+                **columns,
+            )
+            after = replace(
+                before,
+                status=status,
+                assigned_officer=to_officer.name if to_officer else None,
+                team_id=to_team.id if to_team else before.team_id,
+                route_chat=new_group,
+                route_reason=str(columns["route_reason"]),
+            )
+            if new_group and new_group != old_group:
+                if old_group:
+                    gone = replace(after, route_reason=f"doorgezet naar {target}")
+                    tx.add_outbox(
+                        "edit_text",
+                        card_payload(gone, self.knowledge(), new=False),
+                        key=f"card-edit:{number}:{action}",
+                        channel=CARD_CHANNEL,
+                        chat_id=old_group,
+                    )
+                tx.add_outbox(
+                    "message",
+                    card_payload(after, self.knowledge(), new=True),
+                    key=f"card:{number}:pass:{action}",
+                    channel=CARD_CHANNEL,
+                    chat_id=new_group,
+                )
+            elif old_group:
+                tx.add_outbox(
+                    "edit_text",
+                    card_payload(after, self.knowledge(), new=False),
+                    key=f"card-edit:{number}:{action}",
+                    channel=CARD_CHANNEL,
+                    chat_id=old_group,
+                )
+            if to_officer is not None and to_officer.telegram_id is not None:
+                tx.add_outbox(
+                    "message",
+                    {
+                        "text": f"{officer.name} zette ticket {number} naar je door."
+                        + (f"\nNotitie: {note}" if note else "")
+                    },
+                    key=f"pass-dm:{number}:{action}",
+                    channel=CARD_CHANNEL,
+                    chat_id=str(to_officer.telegram_id),
                 )
         return after
 

@@ -15,11 +15,13 @@ __all__ = [
     "Feedback",
     "Handoff",
     "HandoffEvent",
+    "Initiative",
     "Message",
     "Officer",
     "Outbox",
     "ProcessedUpdate",
     "Suggestion",
+    "Team",
     "UTCDateTime",
     "User",
     "table_of",
@@ -50,10 +52,24 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DIRECTIONS = ("in", "out")
 HANDOFF_STATUSES = ("open", "claimed", "answered", "closed")
-TICKET_EVENTS = ("created", "claimed", "answered", "closed", "reopened", "followup")
+TICKET_EVENTS = (
+    "created",
+    "claimed",
+    "answered",
+    "closed",
+    "reopened",
+    "followup",
+    # migration 0006: routing, passing on, answer times, "did it help?"
+    "passed",
+    "reminded",
+    "escalate",
+    "late",
+    "helped",
+    "unclear",
+)
 OUTBOX_KINDS = ("message", "edit_markup", "edit_text")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
-OFFICER_ROLES = ("officer", "editor")
+OFFICER_ROLES = ("officer", "editor", "coordinator")
 SUGGESTION_STATUSES = ("new", "used", "dismissed")
 
 # Fixed constraint names keep future Alembic migrations (and SQLite batch mode) deterministic.
@@ -182,6 +198,16 @@ class Handoff(Base):
     area: Mapped[str | None] = mapped_column(String)
     topic: Mapped[str | None] = mapped_column(String)
     updated_at: Mapped[datetime | None]
+    # Migration 0006: where the ticket was routed, why, and by when it should be answered.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    theme: Mapped[str | None] = mapped_column(String)
+    route_reason: Mapped[str | None] = mapped_column(Text)
+    route_chat: Mapped[str | None] = mapped_column(String)  # the group its card goes to
+    due_at: Mapped[datetime | None]
+    remind_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    helped: Mapped[bool | None]
 
 
 class HandoffEvent(Base):
@@ -190,7 +216,8 @@ class HandoffEvent(Base):
     __tablename__ = "handoff_events"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('created', 'claimed', 'answered', 'closed', 'reopened', 'followup')",
+            "kind IN ('created', 'claimed', 'answered', 'closed', 'reopened', 'followup', "
+            "'passed', 'reminded', 'escalate', 'late', 'helped', 'unclear')",
             name="kind",
         ),
         Index("ix_handoff_events_handoff_id_id", "handoff_id", "id"),
@@ -248,14 +275,50 @@ class Officer(Base):
     """A liaison officer or editor, known by name and optionally by Telegram id."""
 
     __tablename__ = "officers"
-    __table_args__ = (CheckConstraint("role IN ('officer', 'editor')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('officer', 'editor', 'coordinator')", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String, unique=True)
-    role: Mapped[str] = mapped_column(String(7))
+    role: Mapped[str] = mapped_column(String(11))
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     password_hash: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Migration 0006: what the officer covers and how initiators see them.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    areas: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    themes: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    public_name: Mapped[str | None] = mapped_column(String)
+    public_role: Mapped[str | None] = mapped_column(String)
+    phone: Mapped[str | None] = mapped_column(String)  # only when the officer enters it
+
+
+class Team(Base):
+    """A team of officers for some areas and themes, optionally with its own Telegram group."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    chat_id: Mapped[str | None] = mapped_column(String)
+    areas: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    themes: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Initiative(Base):
+    """What the bot knows of the initiative behind one chat: its profile and fixed contact."""
+
+    __tablename__ = "initiatives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), unique=True)
+    name: Mapped[str | None] = mapped_column(String)
+    legal_form: Mapped[str | None] = mapped_column(String)
+    area: Mapped[str | None] = mapped_column(String)
+    themes: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    stage: Mapped[str | None] = mapped_column(String)
+    contact_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ProcessedUpdate(Base):

@@ -32,6 +32,7 @@ from loketbot.store.models import (
     Feedback,
     Handoff,
     HandoffEvent,
+    Initiative,
     Message,
     Outbox,
     ProcessedUpdate,
@@ -75,6 +76,8 @@ def forget_chat(session: Session, conversation_id: int, key: ChatKey) -> list[Ha
     tickets = anonymise_tickets(session, [Handoff.conversation_id == conversation_id], FORGOTTEN)
     session.execute(delete(Message).where(Message.conversation_id == conversation_id))
     session.execute(delete(Feedback).where(Feedback.conversation_id == conversation_id))
+    # The initiative's profile and fixed contact go too (migration 0006).
+    session.execute(delete(Initiative).where(Initiative.conversation_id == conversation_id))
     _blank_outbox(
         session, [Outbox.channel == key.channel, Outbox.chat_id == key.external_id], FORGOTTEN
     )
@@ -148,6 +151,13 @@ def purge_older(session: Session, cutoff: datetime) -> tuple[PurgeCounts, list[H
         .where(*old_chat, Conversation.state.is_not(None))
         .values(state=None, version=Conversation.version + 1)
         .execution_options(synchronize_session=False),
+    )
+    # A profile (and fixed contact) untouched for the retention period goes with the chat.
+    session.execute(
+        delete(Initiative).where(
+            Initiative.updated_at < cutoff,
+            Initiative.conversation_id.in_(select(Conversation.id).where(*old_chat)),
+        )
     )
     chats = _remove_empty_chats(session, old_chat, cutoff)
     counts = PurgeCounts(messages, feedback, outbox, updates, len(tickets), conversations, chats)

@@ -57,6 +57,15 @@ class HandoffRecord:
     area: str | None
     topic: str | None
     updated_at: datetime | None
+    team_id: int | None = None
+    theme: str | None = None
+    route_reason: str | None = None
+    route_chat: str | None = None
+    due_at: datetime | None = None
+    remind_at: datetime | None = None
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    helped: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,12 @@ class OfficerRecord:
     role: str
     telegram_id: int | None
     password_hash: str | None
+    team_id: int | None = None
+    areas: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    public_name: str | None = None
+    public_role: str | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +154,15 @@ def handoff_record(h: Handoff | Row[Any], channel: str, external_id: str) -> Han
         area=h.area,
         topic=h.topic,
         updated_at=h.updated_at,
+        team_id=h.team_id,
+        theme=h.theme,
+        route_reason=h.route_reason,
+        route_chat=h.route_chat,
+        due_at=h.due_at,
+        remind_at=h.remind_at,
+        reminded_at=h.reminded_at,
+        escalated_at=h.escalated_at,
+        helped=h.helped,
     )
 
 
@@ -161,7 +185,19 @@ def outbox_record(row: Outbox | Row[Any], *, status: str | None = None) -> Outbo
 
 def officer_record(row: Officer) -> OfficerRecord:
     """A frozen record of an officer row."""
-    return OfficerRecord(row.id, row.name, row.role, row.telegram_id, row.password_hash)
+    return OfficerRecord(
+        row.id,
+        row.name,
+        row.role,
+        row.telegram_id,
+        row.password_hash,
+        team_id=row.team_id,
+        areas=tuple(row.areas or ()),
+        themes=tuple(row.themes or ()),
+        public_name=row.public_name,
+        public_role=row.public_role,
+        phone=row.phone,
+    )
 
 
 def insert_ignoring(

@@ -14,7 +14,8 @@ __all__ = [
 ]
 
 import copy
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,7 @@ from loketbot.errors import StoreError
 from loketbot.store.models import (
     HANDOFF_STATUSES,
     OFFICER_ROLES,
+    TICKET_EVENTS,
     Handoff,
     HandoffEvent,
     Officer,
@@ -38,6 +40,8 @@ from loketbot.store.records import (
     handoff_record,
     officer_record,
 )
+
+_T = TypeVar("_T")
 
 # The event each status change writes.
 _EVENT_OF_STATUS = {
@@ -70,6 +74,40 @@ class TicketTx:
         self._outbox.add(
             kind, payload, key=key, channel=channel, chat_id=chat_id, ticket=self.record.ticket
         )
+
+    @property
+    def conversation_id(self) -> int:
+        """The conversation the ticket came from."""
+        return self._handoff.conversation_id
+
+    async def run_sync(self, work: Callable[[Session], _T]) -> _T:
+        """Run a store module's sync function on this transaction's ORM session."""
+        return await self._session.run_sync(work)
+
+    def mark(
+        self,
+        kind: str | None = None,
+        *,
+        actor: str | None = None,
+        text: str | None = None,
+        **columns: Any,
+    ) -> None:
+        """Set columns of the ticket (team_id, due_at, reminded_at, ...) and, with `kind`, add
+        that event to its history."""
+        now = utcnow()
+        for name, value in columns.items():
+            if not hasattr(Handoff, name):
+                raise ValueError(f"handoffs has no column {name!r}")
+            setattr(self._handoff, name, value)
+        self._handoff.updated_at = now
+        if kind is not None:
+            if kind not in TICKET_EVENTS:
+                raise ValueError(f"event must be one of {TICKET_EVENTS}, not {kind!r}")
+            self._session.add(
+                HandoffEvent(
+                    handoff_id=self._handoff.id, kind=kind, actor=actor, text=text, created_at=now
+                )
+            )
 
     async def _finish(self) -> None:
         """Write what is still queued; the caller commits."""

@@ -270,6 +270,15 @@ class Turn:
         self.save_state({})
         return forget_chat(self._session(), self._conversation_id, self._key)
 
+    @property
+    def conversation_id(self) -> int:
+        """The chat's conversation row (the key of its tickets and its initiative)."""
+        return self._conversation_id
+
+    def orm(self) -> Session:
+        """An ORM session in this turn's transaction, for store modules' sync functions."""
+        return self._session()
+
     def _session(self) -> Session:
         """An ORM session in this turn's transaction (tickets and /vergeet use the ORM)."""
         if self._orm is None:

@@ -92,7 +92,7 @@ def _add_console(app: web.Application, console: Console, webhook: WebhookRoute |
     import aiohttp_jinja2
     import jinja2
 
-    from loketbot.web import auth, editor, insight, officer
+    from loketbot.web import auth, coordination, editor, insight, officer
 
     app[CONSOLE] = console
     env = aiohttp_jinja2.setup(
@@ -108,6 +108,7 @@ def _add_console(app: web.Application, console: Console, webhook: WebhookRoute |
     officer.setup(app)
     editor.setup(app)
     insight.setup(app)
+    coordination.setup(app)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -164,7 +164,8 @@ async def require(request: web.Request, role: str | None = None) -> OfficerRecor
     user = await current_user(request)
     if user is None:
         raise _to_login(request)
-    if role is not None and user.role != role:
+    # A coordinator does everything an officer does (and sees every ticket and figure).
+    if role is not None and user.role != role and (role, user.role) != ("officer", "coordinator"):
         raise web.HTTPForbidden(text="Deze pagina is niet voor jouw rol.")
     return user
 
@@ -212,7 +213,7 @@ async def page_context(request: web.Request, user: OfficerRecord | None) -> dict
 
 
 def _home(user: OfficerRecord) -> str:
-    return "/" if user.role == "officer" else "/editor"
+    return "/editor" if user.role == "editor" else "/"
 
 
 def _safe_next(value: str | None) -> str | None:

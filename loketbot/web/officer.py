@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from loketbot.content.knowledge import Knowledge
 from loketbot.errors import StoreError
+from loketbot.service.answertime import local_text
 from loketbot.service.tickets import TicketError
 from loketbot.store.models import HANDOFF_STATUSES, Handoff, HandoffEvent, Outbox, utcnow
 from loketbot.store.privacy import ANONYMOUS
@@ -43,6 +44,12 @@ EVENT_NL = {
     "closed": "gesloten",
     "reopened": "heropend",
     "followup": "aanvulling van de vrager",
+    "passed": "doorgezet",
+    "reminded": "herinnerd aan de termijn",
+    "escalate": "over tijd: naar de coördinator",
+    "late": "vrager verteld dat het langer duurt",
+    "helped": "vrager: het antwoord hielp",
+    "unclear": "vrager: nog onduidelijk",
 }
 QUESTION_PREVIEW = 140
 _FORM_KEY = re.compile(r"[0-9a-f]{32}")
@@ -90,6 +97,8 @@ class Row:
     lang: str
     holder: str
     question: str
+    due: str = ""
+    late: bool = False
 
 
 def age(since: datetime, now: datetime) -> str:
@@ -133,14 +142,25 @@ def _rows(records: list[HandoffRecord], knowledge: Knowledge, now: datetime) -> 
                 lang=record.lang,
                 holder=record.assigned_officer or "",
                 question=question,
+                due=(
+                    local_text(record.due_at)
+                    if record.due_at and record.status in ("open", "claimed")
+                    else ""
+                ),
+                late=bool(
+                    record.due_at and record.status in ("open", "claimed") and record.due_at < now
+                ),
             )
         )
     return rows
 
 
 async def queue(request: web.Request) -> web.StreamResponse:
-    """The queue, filtered by status and "mine"; ?fragment=1 gives only the table (live update)."""
-    user = await require(request, "officer")
+    """The queue, filtered by status and "mine"; ?fragment=1 gives only the table (live update).
+    An editor who lands here (the start page after login) goes on to their own start page."""
+    user = await require(request)
+    if user.role == "editor":
+        raise web.HTTPFound("/editor")
     console = request.app[CONSOLE]
     status = request.query.get("status", "")
     if status not in HANDOFF_STATUSES:
@@ -264,6 +284,10 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
         "event_nl": EVENT_NL,
         # One token per rendered form: posting the same form twice answers once.
         "answer_key": uuid.uuid4().hex,
+        "due": local_text(record.due_at) if record.due_at else "",
+        "profile": " · ".join(
+            str(v) for k, v in (ctx.get("profile") or {}).items() if v and k != "themes"
+        ),
     }
     context.update(await page_context(request, user))
     return aiohttp_jinja2.render_template("officer_ticket.html", request, context)

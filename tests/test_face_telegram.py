@@ -1,0 +1,137 @@
+"""Issue 13 end to end: `loketbot serve` against the Bot API emulator, teams and officers set
+up with the CLI, on SQLite and PostgreSQL. A buurtfeest in Charlois reaches team Zuid's group
+and Anna; after Anna answers she is the initiator's fixed contact and gets the next ticket;
+a handover to Bram is told to the initiator once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from .botapi.emulator import BotApiEmulator
+from .conftest import ROOT
+from .dbs import BACKENDS, database
+from .serving import TOKEN, Bot, free_port, press
+
+pytestmark = pytest.mark.slow
+
+SHARED = -100500
+ZUID = -100600
+ANNA, BRAM, CORA = 601, 602, 603
+USER = 7101
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "loketbot.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(params=BACKENDS)
+async def bot(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Bot]:
+    async with database(request.param, tmp_path) as url, BotApiEmulator(token=TOKEN) as emu:
+        env = {
+            **os.environ,
+            "LOKETBOT_TELEGRAM_TOKEN": TOKEN,
+            "LOKETBOT_TELEGRAM_API_URL": emu.base_url,
+            "LOKETBOT_DATABASE_URL": url,
+            "LOKETBOT_OFFICERS_CHAT_ID": str(SHARED),
+            "LOKETBOT_WEB_PORT": str(free_port()),
+            "LOKETBOT_EXPECTED_ANSWER": "2 werkdagen",
+            "LOKETBOT_FLOOD_LIMIT": "off",
+        }
+        # In the order a municipality would: teams, then officers with areas and themes.
+        cli(env, "teams", "add", "Zuid", "--chat-id", str(ZUID), "--area", "Charlois,Feijenoord")
+        cli(
+            env, "officers", "add", "Anna de Vries", "--telegram-id", str(ANNA), "--team", "Zuid",
+            "--area", "Feijenoord", "--area", "Charlois", "--theme", "vergunningen",
+            "--public-role", "wijknetwerker",
+        )  # fmt: skip
+        cli(env, "officers", "add", "Bram Jansen", "--telegram-id", str(BRAM), "--team", "Zuid")
+        cli(env, "officers", "add", "Cora", "--role", "coordinator", "--telegram-id", str(CORA))
+        assert "Zuid\tgroup -100600" in cli(env, "teams", "list")
+        running = Bot(emu, env)
+        await running.start()
+        try:
+            yield running
+        finally:
+            if running.proc is not None and running.proc.poll() is None:
+                assert running.stop() == 0, "serve did not stop cleanly on SIGTERM"
+
+
+async def new_ticket(bot: Bot, question: str) -> None:
+    emu = bot.emu
+    before = len(emu.sent(USER))
+    await emu.user_sends(USER, question)
+    await emu.wait_for(lambda: len(emu.sent(USER)) > before)
+    reply = emu.sent(USER)[-1]
+    if "Hoort dit bij je eerdere vraag" in reply["text"]:
+        await press(emu, USER, reply, "Nee, het is een nieuwe vraag")
+        await emu.wait_for(lambda: len(emu.sent(USER)) > before + 1)
+    asked = len(emu.sent(USER))
+    await emu.user_sends(USER, "/mens")
+    await emu.wait_for(
+        lambda: any("Wil je nog iets toevoegen" in m["text"] for m in emu.sent(USER)[asked:])
+    )
+    ask = next(m for m in emu.sent(USER)[asked:] if "Wil je nog iets toevoegen" in m["text"])
+    await press(emu, USER, ask, "Niets toevoegen")
+
+
+async def test_charlois_buurtfeest_reaches_zuid_and_anna_contact_and_handover(bot: Bot) -> None:
+    emu = bot.emu
+    await emu.user_sends(USER, "/menu")
+    menu = await emu.wait_for_message(USER, "Waar gaat je vraag over")
+    await press(emu, USER, menu, "Contact met de gemeente")
+    area = await emu.wait_for_message(USER, "In welk gebied")
+    await press(emu, USER, area, "Charlois")
+    about = await emu.wait_for_message(USER, "Waar gaat je vraag vooral over")
+    await press(emu, USER, about, "Vergunning of regels")
+    await emu.wait_for_message(USER, "Voor een initiatief in Charlois")
+    await new_ticket(bot, "we willen een buurtfeest, mag dat?")
+    await emu.wait_for_message(USER, "Je ticketnummer is 1")
+
+    card = await emu.wait_for_message(ZUID, "Ticket 1")
+    assert "Waarom hier: gebied Charlois (uit de vragenlijst)" in card["text"]
+    assert "team Zuid" in card["text"] and "Bij: Anna de Vries" in card["text"]
+    assert not [m for m in emu.sent(SHARED) if "Ticket 1" in m["text"]]
+    await emu.wait_for_message(ANNA, "ticket 1")
+
+    await emu.user_sends(ZUID, "Een melding is genoeg.", user_id=ANNA, reply_to=card["message_id"])
+    answer = await emu.wait_for_message(USER, "Een melding is genoeg.")
+    await press(emu, USER, answer, "Ja, dit helpt")
+    await emu.wait_for_message(USER, "Je vaste contactpersoon is Anna (wijknetwerker, Feijenoord)")
+    await emu.wait_for_message(USER, "Fijn, dank je")
+    await emu.user_sends(USER, "/contact")
+    try:
+        await emu.wait_for(
+            lambda: sum("vaste contactpersoon is Anna" in m["text"] for m in emu.sent(USER)) == 2
+        )
+    except AssertionError:
+        print(bot.stderr()[-3000:])
+        print([m["text"][:80] for m in emu.sent(USER)])
+        raise
+
+    await new_ticket(bot, "hoe richt ik een stichting op?")
+    await emu.wait_for_message(USER, "Je ticketnummer is 2")
+    second = await emu.wait_for_message(ZUID, "Ticket 2")
+    assert "Bij: Anna de Vries (vaste contactpersoon)" in second["text"]
+
+    moved = cli(bot.env, "officers", "handover", "Anna de Vries", "Bram Jansen")
+    assert moved.startswith("1 initiative(s) and 1 open ticket(s)")
+    await emu.wait_for_message(USER, "nieuwe vaste contactpersoon: Bram")
+    cli(bot.env, "officers", "handover", "Anna de Vries", "Bram Jansen")  # nothing left to move
+    await emu.user_sends(USER, "/contact")
+    await emu.wait_for_message(USER, "Je vaste contactpersoon is Bram")
+    assert sum("nieuwe vaste contactpersoon" in m["text"] for m in emu.sent(USER)) == 1
