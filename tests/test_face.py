@@ -145,10 +145,6 @@ class World:
         return mine[-1].ticket
 
 
-def _charlois(text: str) -> str | None:
-    return "Charlois" if "charlois" in text.lower() else None
-
-
 @pytest.fixture(params=BACKENDS)
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     async with database(request.param, tmp_path) as url:
@@ -163,7 +159,6 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             officers_chat=SHARED,
             flood_limit=None,
             clock=clock,
-            find_area=_charlois,
             promise=promise,
         )
         tickets = Tickets(store, officers_chat=SHARED, knowledge=lambda: content.knowledge)
@@ -250,6 +245,14 @@ async def test_buurtfeest_in_charlois_reaches_zuid_and_anna_who_becomes_the_cont
     assert "Bram" in replies[0].text
     events = [e.kind for e in await world.store.ticket_events(second)]
     assert "passed" in events
+
+
+async def test_a_neighbourhood_in_the_question_routes_by_its_area(world: World) -> None:
+    """knowledge/areas.yaml, without a finder given: Katendrecht lies in Feijenoord."""
+    ticket = await world.ask("we willen een moestuin beginnen in Katendrecht, wie helpt?")
+    record = await world.store.handoff(ticket)
+    assert record is not None
+    assert (record.area, record.route_chat) == ("Feijenoord", ZUID)
 
 
 async def test_unroutable_ticket_goes_to_the_coordinators_queue(world: World) -> None:

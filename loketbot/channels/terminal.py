@@ -21,6 +21,7 @@ from loketbot.config import Settings
 from loketbot.content.bundle import Content, load_content
 from loketbot.conversation.dialogue import Dialogue
 from loketbot.conversation.state import Inbound
+from loketbot.service.answertime import parse_promise
 from loketbot.service.desk import Desk
 from loketbot.service.sender import Sender
 from loketbot.store.store import ChatKey, OutboxRecord, Store
@@ -75,7 +76,11 @@ async def run_terminal(
     )
     # One person at a keyboard (or a pipe of test lines): no flood limit.
     desk = Desk(
-        store, dialogue, reopen_window=timedelta(days=settings.reopen_days), flood_limit=None
+        store,
+        dialogue,
+        reopen_window=timedelta(days=settings.reopen_days),
+        flood_limit=None,
+        promise=parse_promise(settings.expected_answer),
     )
     key = ChatKey(CHANNEL, user)
     interactive = source.isatty()

@@ -76,7 +76,8 @@ class Desk:
         """`splitters` cut long texts per channel; `on_commit` wakes the sender; `flood_limit`
         ("8 per 10 seconds; 30 per minute") applies per chat, None or "off" for no limit (the
         terminal: one person at a keyboard). `find_area` names the Rotterdam area a question
-        mentions (for routing); `promise` sets every new ticket's deadline."""
+        mentions (for routing; default: the knowledge's areas.yaml); `promise` sets every new
+        ticket's deadline."""
         self.find_area = find_area
         self.promise = promise
         self.store = store
@@ -295,8 +296,12 @@ class Desk:
         area, area_source = event.area, "uit de vragenlijst"
         if area is None and profile is not None and profile.area:
             area, area_source = profile.area, "uit het profiel"
-        if area is None and self.find_area is not None:
-            area, area_source = self.find_area(event.question), "genoemd in de vraag"
+        # The knowledge's own areas (knowledge/areas.yaml) unless a finder was given: a reload
+        # brings its new spellings along.
+        areas = dialogue.knowledge.areas
+        find_area = self.find_area or (areas.find if areas is not None else None)
+        if area is None and find_area is not None:
+            area, area_source = find_area(event.question), "genoemd in de vraag"
         entry = dialogue.knowledge.by_id.get(topic) if topic else None
         flow_context = event.context.get("flow") or {}
         theme = theme_of(
