@@ -6,7 +6,7 @@ import re
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -387,6 +387,34 @@ async def test_entries_list_marks_entries_reviewed_over_a_year_ago(site: Site) -
     assert len(rows) == len(site.console.reloader.content.knowledge.entries)
     assert "te oud" in rows["permit-event"] and "2024-01-02" in rows["permit-event"]
     assert [entry for entry, row in rows.items() if "te oud" in row] == ["permit-event"]
+
+
+async def test_an_editor_marks_an_entry_reviewed_and_sees_its_sources(site: Site) -> None:
+    await login(site, "Eva Editor")
+    page = await (await site.client.get("/editor/entries")).text()
+    assert "rotterdam.nl/0-evenement-melden" in page  # the sources are listed, as links
+    token = await csrf_of(site, "/editor/entries")
+    response = await site.client.post(
+        "/editor/entries/permit-event/reviewed", data={"csrf": token}, allow_redirects=False
+    )
+    assert response.status == 303, await response.text()
+    entry = site.console.reloader.content.knowledge.by_id["permit-event"]
+    assert (entry.reviewed, entry.reviewed_by) == (date.today(), "Eva Editor")
+    assert {s.checked for s in entry.sources} == {date.today()}
+    text = (site.knowledge / "permits.yaml").read_text(encoding="utf-8")
+    assert 'reviewed_by: "Eva Editor"' in text
+    page = await (await site.client.get("/editor/entries")).text()
+    assert "te oud" not in page and "door Eva Editor" in page
+
+
+async def test_an_officer_cannot_mark_an_entry_reviewed(site: Site) -> None:
+    await login(site, "Otto Officer")
+    response = await site.client.post(
+        "/editor/entries/permit-event/reviewed", data={"csrf": "x"}, allow_redirects=False
+    )
+    assert response.status in (302, 403)
+    entry = site.console.reloader.content.knowledge.by_id["permit-event"]
+    assert entry.reviewed_by is None
 
 
 async def test_new_entry_from_an_officers_suggestion(site: Site) -> None:

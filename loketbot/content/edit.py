@@ -12,6 +12,7 @@ __all__ = [
     "add_entry",
     "add_examples",
     "find_entry_file",
+    "mark_reviewed",
     "yaml_rt",
 ]
 
@@ -131,6 +132,48 @@ def add_examples(
                 Problem(str(path), 1, f"nothing to add: these examples are already in {entry_id!r}")
             ]
         return _write_checked(root, path, _dump(yaml, data), flows_dir)
+
+
+def mark_reviewed(
+    knowledge_dir: Path | str,
+    entry_id: str,
+    *,
+    by: str,
+    on: date,
+    flows_dir: Path | str | None = None,
+) -> list[Problem]:
+    """Record that `by` checked the entry against its sources `on` that day: `reviewed:`,
+    `reviewed_by:` and every source's `checked:`; [] when written, else the problems."""
+    root = Path(knowledge_dir)
+    with _LOCK:
+        path = find_entry_file(root, entry_id)
+        if path is None:
+            return [Problem(str(root), 1, f"no entry with id {entry_id!r}")]
+        yaml = yaml_rt()
+        data = yaml.load(path.read_text(encoding="utf-8"))
+        entry = _find(data, entry_id)
+        assert entry is not None  # find_entry_file just found it
+        sources = entry.get("sources")
+        if not isinstance(sources, CommentedSeq) or not len(sources):
+            message = f"{entry_id!r} has no sources: add the pages you checked it against first"
+            return [Problem(str(path), 1, message)]
+        entry["reviewed"] = on
+        # A name reads back as text whatever it is ("Yes", "12"): quoted.
+        _set_after(entry, "reviewed_by", DoubleQuotedScalarString(by), after="reviewed")
+        for source in sources:
+            if isinstance(source, CommentedMap):
+                source["checked"] = on
+        return _write_checked(root, path, _dump(yaml, data), flows_dir)
+
+
+def _set_after(mapping: CommentedMap, key: str, value: Any, *, after: str) -> None:
+    """Set `key`, placed right after `after` when it is new."""
+    if key in mapping:
+        mapping[key] = value
+        return
+    keys = list(mapping.keys())
+    position = keys.index(after) + 1 if after in keys else len(keys)
+    mapping.insert(position, key, value)
 
 
 def add_entry(

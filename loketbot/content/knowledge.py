@@ -88,6 +88,7 @@ class _Entry(_Model):
     department: str | None = None
     flow: str | None = None
     reviewed: date
+    reviewed_by: str | None = Field(default=None, min_length=1, max_length=100)
     sources: tuple[_Source, ...] = ()
 
 
@@ -135,6 +136,7 @@ class Entry:
     reviewed: date
     source: str
     sources: tuple[Source, ...] = ()
+    reviewed_by: str | None = None  # who checked it against its sources on `reviewed`
 
     @property
     def is_anchor(self) -> bool:
@@ -254,6 +256,7 @@ def _entries(
             reviewed=raw.reviewed,
             source=located.file,
             sources=tuple(to_source(s) for s in raw.sources),
+            reviewed_by=raw.reviewed_by,
         )
         result.append((entry, located, ("entries", index)))
     return result

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from loketbot.content.edit import KIND_FILES, NewEntry, add_entry, add_examples
-from loketbot.content.knowledge import KINDS, LANGS, Entry, Knowledge
+from loketbot.content.edit import KIND_FILES, NewEntry, add_entry, add_examples, mark_reviewed
+from loketbot.content.knowledge import KINDS, LANGS, Entry, Knowledge, Source
 from loketbot.errors import Problem, StoreError
 from loketbot.store.insight import unknown_questions
 from loketbot.store.models import utcnow
@@ -52,6 +52,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/editor", unknown, name="editor")
     app.router.add_post("/editor/examples", post_examples)
     app.router.add_get("/editor/entries", entries, name="editor_entries")
+    app.router.add_post("/editor/entries/{id:[a-z0-9-]{1,100}}/reviewed", post_reviewed)
     app.router.add_get("/editor/entries/new", new_entry_form)
     app.router.add_post("/editor/entries/new", post_new_entry)
     app.router.add_post("/editor/suggestions/{id:\\d+}/dismiss", dismiss_suggestion)
@@ -69,6 +70,8 @@ class EntryRow:
     reviewed: date
     stale: bool
     source: str
+    reviewed_by: str
+    sources: tuple[Source, ...]
 
 
 def _knowledge(console: Console) -> Knowledge:
@@ -179,7 +182,37 @@ def _row(entry: Entry, today: date) -> EntryRow:
         reviewed=entry.reviewed,
         stale=today - entry.reviewed > STALE_AFTER,
         source=entry.source.rsplit("/", 1)[-1],
+        reviewed_by=entry.reviewed_by or "",
+        sources=entry.sources,
     )
+
+
+async def post_reviewed(request: web.Request) -> web.Response:
+    """Record that this editor checked the entry against its sources today, then reload."""
+    user = await require(request, "editor")
+    await check_csrf(request)
+    entry_id = request.match_info["id"]
+    console = request.app[CONSOLE]
+    if entry_id not in _knowledge(console).by_id:
+        raise web.HTTPNotFound(text="onbekend item")
+    reloader = console.reloader
+    async with request.app[EDIT_LOCK]:
+        problems = await asyncio.to_thread(
+            mark_reviewed,
+            reloader.knowledge_dir,
+            entry_id,
+            by=user.name,
+            on=date.today(),
+            flows_dir=reloader.flows_dir,
+        )
+        if not problems:
+            problems = await asyncio.to_thread(reloader.reload)
+    if problems:
+        log.info("editor %s: marking %s reviewed refused", user.name, entry_id)
+        return await _refused(request, user, problems)
+    log.info("editor %s marked %s reviewed", user.name, entry_id)
+    await flash(request, f"{entry_id} staat op gecontroleerd: vandaag, door {user.name}.")
+    raise web.HTTPSeeOther("/editor/entries")
 
 
 async def new_entry_form(request: web.Request) -> web.Response:
