@@ -389,6 +389,24 @@ async def test_entries_list_marks_entries_reviewed_over_a_year_ago(site: Site) -
     assert [entry for entry, row in rows.items() if "te oud" in row] == ["permit-event"]
 
 
+async def test_an_english_question_is_offered_as_an_english_example(site: Site) -> None:
+    english = "Hi! I moved to Rotterdam, can we get money for a garden with the neighbours?"
+
+    def _turn(turn: Turn) -> None:
+        turn.add_message("in", english, intent=None, score=12.0, action="handoff")
+        turn.add_message(
+            "in", "wij willen een tuin met de buren maar hoe?", score=9.0, action="handoff"
+        )
+
+    await site.console.store.run_turn(ChatKey("memory", "expat"), _turn)
+    await login(site, "Eva Editor")
+    page = await (await site.client.get("/editor")).text()
+    forms = [f for f in page.split("<form") if 'name="lang"' in f]
+    chosen = {"en" if 'value="en" selected' in f else "nl": f for f in forms}
+    assert set(chosen) == {"en", "nl"}
+    assert english[:30] in chosen["en"] and "tuin met de buren" in chosen["nl"]
+
+
 async def test_an_editor_marks_an_entry_reviewed_and_sees_its_sources(site: Site) -> None:
     await login(site, "Eva Editor")
     page = await (await site.client.get("/editor/entries")).text()

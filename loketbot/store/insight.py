@@ -84,9 +84,11 @@ class Counts:
 
 
 def _question() -> ColumnElement[bool]:
-    """Inbound free text: not a command ('/start') and not a button press ('[...]')."""
+    """Inbound text the bot read as a question (it has a match action): not a command, not a
+    button press, and not a typed option number or a flow answer ("2", "ja", "terug")."""
     return and_(
         Message.direction == "in",
+        Message.action.is_not(None),
         not_(Message.text.startswith("/")),
         not_(Message.text.startswith("[")),
     )

@@ -21,6 +21,7 @@ from loketbot.store.insight import unknown_questions
 from loketbot.store.models import utcnow
 from loketbot.store.suggestions import mark_suggestion, suggestions
 from loketbot.understanding.grouping import Group, group_questions
+from loketbot.understanding.language import LanguageGuesser
 from loketbot.web.auth import check_csrf, flash, page_context, require
 from loketbot.web.context import CONSOLE, Console
 
@@ -104,8 +105,15 @@ async def _render_unknown(
     console = request.app[CONSOLE]
     knowledge = _knowledge(console)
     context = await page_context(request, user)
+    # The language the questions are written in, so English ones become English examples.
+    guesser = LanguageGuesser(
+        {lang: [t for e in knowledge.entries for t in e.examples[lang]] for lang in LANGS}
+    )
+    shown = groups[:MAX_GROUPS]
+    langs = [guesser.guess(" ".join(g.texts[:SAMPLES]))[0] for g in shown]
     context.update(
-        groups=groups[:MAX_GROUPS],
+        langs=langs,
+        groups=shown,
         hidden_groups=max(0, len(groups) - MAX_GROUPS),
         samples=SAMPLES,
         days=DAYS,
