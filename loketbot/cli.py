@@ -301,7 +301,7 @@ def _kb_check(knowledge_dir: Path, flows_dir: Path, *, as_json: bool, strict: bo
     from loketbot.content.sources import content_warnings
 
     content, problems = check_content(knowledge_dir, flows_dir)
-    warnings = content_warnings(content.knowledge.entries, flows_dir) if content else []
+    warnings = content_warnings(content.knowledge.entries, content.flows) if content else []
     if strict:
         problems, warnings = sorted(problems + warnings), []
     if as_json:

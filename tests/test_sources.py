@@ -66,10 +66,7 @@ def test_warnings_name_file_and_line(kb_dir: KbDir) -> None:
     folder = kb_dir(**{"permits.yaml": with_source(PERMITS, checked="2024-01-02")})
     knowledge, _ = check(folder)
     assert knowledge is not None
-    warnings = [
-        str(w)
-        for w in content_warnings(knowledge.entries, ROOT / "no-flows", today=date(2026, 12, 4))
-    ]
+    warnings = [str(w) for w in content_warnings(knowledge.entries, {}, today=date(2026, 12, 4))]
     assert any("permits.yaml" in w and "last checked on 2024-01-02" in w for w in warnings)
     assert any("departments.yaml" in w and "has no sources" in w for w in warnings)
 

@@ -126,6 +126,7 @@ class _Flow(_Model):
     intro: _Text | None = None
     start: str
     area_from: str | None = None
+    profile: bool = False
     steps: dict[str, _Step]
 
 
@@ -226,6 +227,8 @@ class Flow:
     source: str
     # The answer that names the initiative's area: a ticket from this flow is filed under it.
     area_from: str | None = None
+    # Its answers are the initiative's profile (name, legal_form, area, theme, stage).
+    profile: bool = False
 
 
 def load_flows(flows_dir: Path | str, *, entry_ids: Iterable[str] | None = None) -> dict[str, Flow]:
@@ -374,6 +377,7 @@ def _parse(located: Located, problems: list[Problem]) -> Flow | None:
         steps=MappingProxyType(steps),
         source=located.file,
         area_from=raw.area_from,
+        profile=raw.profile,
     )
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 __all__ = ["MAX_SOURCE_AGE_DAYS", "UNSOURCED_KINDS", "content_warnings", "is_home_page"]
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from loketbot.content.flowfile import Flow
 from loketbot.content.knowledge import Entry, Source
 from loketbot.content.readability import B1_MIN_SCORE, measure
 from loketbot.content.yamlfile import Located, SyntaxProblem, read_yaml
@@ -32,18 +33,18 @@ def is_home_page(url: str) -> bool:
 
 
 def content_warnings(
-    entries: Iterable[Entry], flows_dir: Path | str, *, today: date | None = None
+    entries: Iterable[Entry], flows: Mapping[str, Flow], *, today: date | None = None
 ) -> list[Problem]:
-    """Every warning about the knowledge `entries` and the flows in `flows_dir`, as file:line."""
+    """Every warning about the knowledge `entries` and the validated `flows`, as file:line.
+
+    Files are read again only to put a line number on a warning: a clean set reads nothing."""
     today = today or date.today()
     oldest = today - timedelta(days=MAX_SOURCE_AGE_DAYS)
     warnings: list[Problem] = []
     files: dict[str, Located | None] = {}
     for entry in entries:
-        located = _located(files, entry.source)
-        index = _index_of(located, entry.id)
-        at: _At = partial(_report, warnings, located, entry.source)
-        base: tuple[str | int, ...] = ("entries", index) if index is not None else ()
+        at: _At = partial(_report, warnings, files, entry.source, entry.id)
+        base: tuple[str | int, ...] = ()
         if entry.kind not in UNSOURCED_KINDS and not entry.sources:
             at(
                 base,
@@ -68,7 +69,7 @@ def content_warnings(
                     f"{found.syllables_per_100_words:.0f} syllables per 100 words): "
                     "shorter sentences, shorter words",
                 )
-    warnings += _flow_warnings(Path(flows_dir), oldest)
+    warnings += _flow_warnings(flows, oldest, files)
     return sorted(warnings)
 
 
@@ -89,20 +90,18 @@ def _check_sources(
             at((*path, i, "url"), f"source {source.url} is a home page: name the specific page")
 
 
-def _flow_warnings(flows_dir: Path, oldest: date) -> list[Problem]:
-    from loketbot.content.flowfile import check_flows
-
-    flows, _ = check_flows(flows_dir)
+def _flow_warnings(
+    flows: Mapping[str, Flow], oldest: date, files: dict[str, Located | None]
+) -> list[Problem]:
     warnings: list[Problem] = []
-    files: dict[str, Located | None] = {}
     for flow in flows.values():
-        located = _located(files, flow.source)
         for step in flow.steps.values():
             if step.kind != "result":
                 continue
             base: tuple[str | int, ...] = ("steps", step.id)
-            at: _At = partial(_report, warnings, located, flow.source)
-            if not step.sources:
+            at: _At = partial(_report, warnings, files, flow.source, None)
+            # A profile flow's result repeats the person's answers: it states no rules.
+            if not step.sources and not flow.profile:
                 at(
                     (*base, "result"),
                     f"result {step.id!r} of flow {flow.id!r} has no sources: add the public "
@@ -114,11 +113,17 @@ def _flow_warnings(flows_dir: Path, oldest: date) -> list[Problem]:
 
 def _report(
     warnings: list[Problem],
-    located: Located | None,
+    files: dict[str, Located | None],
     file: str,
+    entry_id: str | None,
     path: tuple[str | int, ...],
     message: str,
 ) -> None:
+    """A warning at `path` (inside entry `entry_id`, when given) of `file`, read for its lines."""
+    located = _located(files, file)
+    if entry_id is not None:
+        index = _index_of(located, entry_id)
+        path = ("entries", index, *path) if index is not None else ()
     if located is None:
         warnings.append(Problem(file, 1, message))
     else:

@@ -35,6 +35,7 @@ from loketbot.conversation.state import (
     HandoffRequested,
     Inbound,
     Outcome,
+    ProfileGiven,
     Reply,
     TicketInfo,
 )
@@ -61,6 +62,8 @@ _COMMANDS = {
     "/language": "lang",
     "/privacy": "privacy",
     "/vergeet": "forget",
+    "/profiel": "profile",
+    "/profile": "profile",
     "/forget": "forget",
 }
 _FLOW_BUTTONS = frozenset({"f", "fa", "fl", "fx"})  # start, answer, control, other topic
@@ -195,6 +198,10 @@ class Dialogue:
                 return self._set_lang(conv, choice)
             buttons = (Button("Nederlands", "lang:nl"), Button("English", "lang:en"))
             return Outcome(conv, (Reply(say("lang_ask", conv.lang), buttons),))
+        if command == "profile":
+            flow = next((f for f in self.engine.flows.values() if f.profile), None)
+            if flow is not None:
+                return self._flow_outcome(idle, self.engine.start(flow.id, conv.lang))
         if command == "human":
             return self._ask_for_human(conv, conv.last_question, offer="ask_question")
         return Outcome(conv, (Reply(say("unknown_command", conv.lang)),))
@@ -603,6 +610,15 @@ class Dialogue:
         if turn.state is not None:
             return Outcome(replace(conv, flow=turn.state), tuple(replies))
         done = replace(conv, flow=None, last_flow=turn.final)
+        finished = self.engine.flows.get(turn.final.flow) if turn.final is not None else None
+        if (
+            finished is not None
+            and finished.profile
+            and turn.final is not None
+            and not turn.handoff
+        ):
+            given = ProfileGiven(dict(turn.final.answers))
+            return Outcome(done, tuple(replies), (given,))
         if turn.handoff and turn.final is not None:
             outcome = self._ask_for_human(
                 done, self._flow_question(turn.final), offer="flow_handoff"

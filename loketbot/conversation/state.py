@@ -116,7 +116,14 @@ class ForgetRequested:
     """The user confirmed that their messages and personal data be deleted."""
 
 
-Event = HandoffRequested | FeedbackGiven | FollowUp | ForgetRequested
+@dataclass(frozen=True)
+class ProfileGiven:
+    """The initiator filled in (or changed) the initiative's profile: the flow's answers."""
+
+    answers: dict[str, Any]
+
+
+Event = HandoffRequested | FeedbackGiven | FollowUp | ForgetRequested | ProfileGiven
 
 
 @dataclass(frozen=True)

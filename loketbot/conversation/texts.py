@@ -205,8 +205,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nl": (
             "Privacy: wat bewaren we?\n\n"
             "Wat: je berichten aan de bot en de antwoorden, de knoppen die je kiest, en je vragen "
-            "aan een verbindingsofficier met wat je erbij schreef. Ook je chatnummer in Telegram "
-            "en je taal. Je naam of telefoonnummer bewaren we niet, behalve als je ze zelf "
+            "aan een verbindingsofficier met wat je erbij schreef. Ook je chatnummer in Telegram, "
+            "je taal, en het profiel van je initiatief als je dat invult (/profiel). Je naam of "
+            "telefoonnummer bewaren we niet, behalve als je ze zelf "
             "typt.\n\n"
             "Waarom: om je vraag te beantwoorden, om het antwoord van de gemeente hier bij je te "
             "brengen, en om de bot beter te maken.\n\n"
@@ -220,8 +221,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": (
             "Privacy: what do we keep?\n\n"
             "What: your messages to the bot and its answers, the buttons you choose, and your "
-            "questions to a liaison officer with what you added. Also your Telegram chat id "
-            "and your language. We don't keep your name or phone number, unless you type them.\n\n"
+            "questions to a liaison officer with what you added. Also your Telegram chat id, "
+            "your language, and your initiative's profile if you fill it in (/profiel). We don't "
+            "keep your name or phone number, unless you type them.\n\n"
             "Why: to answer your question, to bring the municipality's answer to you here, and "
             "to improve the bot.\n\n"
             "Who can read it: only staff of the municipality of Rotterdam: the liaison officers "
@@ -283,6 +285,17 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "because": {"nl": "Waarom:", "en": "Why:"},
     "read_more": {"nl": "Lees verder:", "en": "Read more:"},
+    "profile_offer": {
+        "nl": (
+            "Wil je ook vertellen wie je initiatief is? Dan hoeft niemand het opnieuw te vragen. "
+            "Het zijn vijf korte vragen; je kunt het altijd veranderen met /profiel."
+        ),
+        "en": (
+            "Would you like to tell us about your initiative? Then nobody needs to ask again. "
+            "It is five short questions; you can change it any time with /profiel."
+        ),
+    },
+    "profile_fill": {"nl": "Profiel invullen", "en": "Fill in the profile"},
     "flow_dont_know": {
         "nl": (
             "Geen probleem. Kies wat er het meest op lijkt; je kunt later altijd terug. "

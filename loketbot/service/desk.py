@@ -24,12 +24,14 @@ from loketbot.config import DEFAULT_FLOOD_LIMIT, OFF
 from loketbot.conversation.dialogue import Dialogue
 from loketbot.conversation.face import tell
 from loketbot.conversation.state import (
+    Button,
     Conversation,
     FeedbackGiven,
     FollowUp,
     ForgetRequested,
     HandoffRequested,
     Inbound,
+    ProfileGiven,
     Reply,
     TicketInfo,
 )
@@ -40,7 +42,7 @@ from loketbot.service.metrics import MATCH_SECONDS
 from loketbot.service.routing import contact_line, route, theme_of
 from loketbot.service.tickets import CARD_CHANNEL, card_payload
 from loketbot.store.models import Handoff
-from loketbot.store.organisation import initiative_of, mark_helped, routing_facts
+from loketbot.store.organisation import initiative_of, mark_helped, routing_facts, save_profile
 from loketbot.store.store import ChatKey, HandoffRecord, Store, Turn
 
 log = logging.getLogger(__name__)
@@ -162,12 +164,15 @@ class Desk:
                 last = replies[-1]
                 ticket_line = say("ticket", event.lang, ticket=ticket)
                 replies[-1] = replace(last, text=f"{last.text}\n\n{ticket_line}")
+                replies += self._offer_profile(turn, dialogue, event.lang)
             elif isinstance(event, FollowUp):
                 self._follow_up(turn, event, turn_id, dialogue)
             elif isinstance(event, FeedbackGiven):
                 turn.add_feedback(event.entry_id, event.helpful)
             elif isinstance(event, ForgetRequested):
                 self._forget(turn, turn_id, dialogue)
+            elif isinstance(event, ProfileGiven):
+                self._save_profile(turn, event)
         if pressed_message_id is not None:
             turn.add_outbox(
                 "edit_markup",
@@ -179,6 +184,31 @@ class Desk:
             turn.set_lang(outcome.conversation.lang)
         turn.save_state(outcome.conversation.to_json())
         return replies
+
+    def _save_profile(self, turn: Turn, event: ProfileGiven) -> None:
+        """The profile flow's answers, as the initiative's profile."""
+        answers = event.answers
+        theme = answers.get("theme")
+        save_profile(
+            turn.orm(),
+            turn.conversation_id,
+            name=str(answers.get("name") or "")[:200],
+            legal_form=str(answers.get("legal_form") or ""),
+            area=str(answers.get("area") or ""),
+            themes=[str(theme)] if theme else [],
+            stage=str(answers.get("stage") or ""),
+        )
+        log.info("initiative profile saved")
+
+    @staticmethod
+    def _offer_profile(turn: Turn, dialogue: Dialogue, lang: str) -> list[Reply]:
+        """After a handoff, once: the profile, so officers know who asks (when there is none)."""
+        flow = next((f for f in dialogue.engine.flows.values() if f.profile), None)
+        profile = initiative_of(turn.orm(), turn.conversation_id)
+        if flow is None or (profile is not None and profile.name):
+            return []
+        button = Button(say("profile_fill", lang), f"f:{flow.id}")
+        return [Reply(say("profile_offer", lang), (button,))]
 
     def _desk_only(
         self,

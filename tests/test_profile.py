@@ -1,0 +1,51 @@
+"""The initiative's profile (/profiel): saved by the desk, offered after a first handoff, used
+for routing, and gone after /vergeet (issue 13, point 4)."""
+
+from __future__ import annotations
+
+from loketbot.conversation.dialogue import Dialogue
+from loketbot.conversation.state import Inbound
+from loketbot.service.desk import Desk
+from loketbot.store.organisation import initiative_of
+from loketbot.store.store import ChatKey, Store
+
+CHAT = ChatKey("telegram", "5150")
+
+
+async def _profile(store: Store) -> object:
+    def read(turn: object) -> object:
+        return initiative_of(turn.orm(), turn.conversation_id)  # type: ignore[attr-defined]
+
+    return await store.run_turn(CHAT, read)
+
+
+async def test_the_profile_is_offered_after_a_handoff_and_saved(
+    store: Store, flow_dialogue: Dialogue
+) -> None:
+    desk = Desk(store, flow_dialogue, flood_limit=None)
+    await desk.handle(CHAT, Inbound(text="/mens"))
+    await desk.handle(CHAT, Inbound(text="wie helpt ons aan een ruimte voor de buurtkeuken"))
+    replies = await desk.handle(CHAT, Inbound(button="h:skip"))
+    assert "Profiel invullen" in [b.label for r in replies for b in r.buttons]
+    await desk.handle(CHAT, Inbound(button="f:initiative-profile"))
+    for typed in ("Buurtkeuken De Pan", "1", "we zitten in Katendrecht", "1", "2"):
+        replies = await desk.handle(CHAT, Inbound(text=typed))
+    assert "Buurtkeuken De Pan" in replies[0].text
+    profile = await _profile(store)
+    assert profile is not None
+    assert (profile.name, profile.legal_form, profile.area) == (  # type: ignore[attr-defined]
+        "Buurtkeuken De Pan",
+        "none",
+        "Feijenoord",
+    )
+    assert tuple(profile.themes) == ("welzijn",) and profile.stage == "starting"  # type: ignore[attr-defined]
+
+    # Filled in: the next handoff does not ask again.
+    await desk.handle(CHAT, Inbound(text="/mens"))
+    await desk.handle(CHAT, Inbound(text="en hoe zit het met een vergunning voor de keuken"))
+    replies = await desk.handle(CHAT, Inbound(button="h:skip"))
+    assert "Profiel invullen" not in [b.label for r in replies for b in r.buttons]
+
+    await desk.handle(CHAT, Inbound(text="/vergeet"))
+    await desk.handle(CHAT, Inbound(button="v:yes"))
+    assert await _profile(store) is None
