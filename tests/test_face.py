@@ -218,6 +218,14 @@ async def test_buurtfeest_in_charlois_reaches_zuid_and_anna_who_becomes_the_cont
     replies = await world.desk.handle(CITIZEN, Inbound(button=f"hp:yes:{ticket}"))
     assert "al op geantwoord" in replies[0].text
     assert (await world.store.handoff(ticket)).helped is False  # type: ignore[union-attr]
+    # What is still unclear goes straight onto the ticket, which opens again.
+    replies = await world.desk.handle(CITIZEN, Inbound(text="mag het ook op zondag?"))
+    assert f"ticket {ticket}" in replies[0].text
+    reopened = await world.store.handoff(ticket)
+    assert reopened is not None and reopened.status == "open"
+    events = [e for e in await world.store.ticket_events(ticket) if e.kind == "followup"]
+    assert any("zondag" in (e.text or "") for e in events)
+    await world.tickets.answer(ticket, anna, "Ja, ook op zondag.", key="a3")
 
     replies = await world.desk.handle(CITIZEN, Inbound(text="/contact"))
     assert contact in replies[0].text

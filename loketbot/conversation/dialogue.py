@@ -134,6 +134,8 @@ class Dialogue:
             outcome = Outcome(conv, (Reply(say("text_only", conv.lang)),))
         elif text.startswith("/"):
             outcome = self._command(conv, text)
+        elif conv.mode == "unclear" and conv.question.isdecimal():
+            outcome = self._unclear(conv, text)
         elif conv.flow is not None and conv.mode == "idle":
             outcome = self._flow_text(conv, text)
         elif conv.mode == "idle" and conv.offered and _plain(text) in _FLOW_BACK:
@@ -322,6 +324,14 @@ class Dialogue:
         return Outcome(idle, (Reply(say("forget_cancelled", lang)),))
 
     # -- tickets --------------------------------------------------------------------------
+
+    @staticmethod
+    def _unclear(conv: Conversation, text: str) -> Outcome:
+        """After "no, that did not help": what is still unclear goes onto that ticket."""
+        ticket = int(conv.question)
+        idle = replace(conv, mode="idle", question="")
+        reply = Reply(say("followup_added", conv.lang, ticket=ticket))
+        return Outcome(idle, (reply,), (FollowUp(ticket, text, reopen=True),))
 
     @staticmethod
     def _is_followup(ticket: TicketInfo) -> bool:

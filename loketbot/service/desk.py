@@ -250,6 +250,9 @@ class Desk:
             return [Reply(tell("helped_done", conv.lang))]
         if verdict == "yes":
             return [Reply(tell("helped_thanks", conv.lang))]
+        # What the initiator types next is what is still unclear: straight onto the ticket.
+        unclear = replace(conv, mode="unclear", question=str(ticket), options=())
+        turn.save_state(unclear.to_json())
         return [Reply(tell("helped_no", conv.lang, ticket=ticket))]
 
     def _flood_verdict(self, key: ChatKey, update_id: int | None) -> str:
