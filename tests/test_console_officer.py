@@ -325,6 +325,29 @@ async def test_claim_answer_close_reopen(env: Env) -> None:
     assert kinds == ["created", "claimed", "answered", "answered", "closed", "reopened"]
 
 
+async def test_an_officer_passes_a_ticket_on_with_a_note(env: Env) -> None:
+    ticket = await plain_ticket(env.store, "Wie helpt ons met een vergunning?")
+    await login(env.client, "anna")
+    page = f"/tickets/{ticket}"
+    text = await (await env.client.get(page)).text()
+    assert "Doorgeven aan" in text and "<option>bert</option>" in text
+    assert "<option>eva</option>" not in text  # an editor takes no tickets
+    response = await post_form(
+        env.client, f"{page}/pass", page, officer="bert", note="Bert kent dit buurthuis"
+    )
+    assert response.status == 303
+    record = await env.store.handoff(ticket)
+    assert record is not None and record.assigned_officer == "bert"
+    history = await (await env.client.get(page)).text()
+    assert (
+        "Bert kent dit buurthuis" in history
+        and f"Ticket {ticket} is doorgegeven aan bert" in history
+    )
+    # Nobody chosen: nothing happens, and the page says why.
+    await post_form(env.client, f"{page}/pass", page, note="zomaar")
+    assert "Kies een collega of een team" in await (await env.client.get(page)).text()
+
+
 async def test_an_answer_form_without_its_key_or_text_sends_nothing(env: Env) -> None:
     ticket = await plain_ticket(env.store, "Mag dit?")
     await login(env.client, "anna")

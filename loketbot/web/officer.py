@@ -23,6 +23,7 @@ from loketbot.errors import StoreError
 from loketbot.service.answertime import local_text
 from loketbot.service.tickets import TicketError
 from loketbot.store.models import HANDOFF_STATUSES, Handoff, HandoffEvent, Outbox, utcnow
+from loketbot.store.organisation import TeamRecord, teams
 from loketbot.store.privacy import ANONYMOUS
 from loketbot.store.store import ChatKey, HandoffRecord, Store
 from loketbot.store.suggestions import add_suggestion
@@ -77,6 +78,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post(r"/tickets/{ticket:\d+}/answer", answer)
     app.router.add_post(r"/tickets/{ticket:\d+}/close", close)
     app.router.add_post(r"/tickets/{ticket:\d+}/reopen", reopen)
+    app.router.add_post(r"/tickets/{ticket:\d+}/pass", pass_on)
 
 
 async def _close_streams(app: web.Application) -> None:
@@ -288,6 +290,8 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
         "profile": " · ".join(
             str(v) for k, v in (ctx.get("profile") or {}).items() if v and k != "themes"
         ),
+        "officers": [o.name for o in await console.store.officers() if o.role != "editor"],
+        "teams": [t.name for t in await _teams(console.store)],
     }
     context.update(await page_context(request, user))
     return aiohttp_jinja2.render_template("officer_ticket.html", request, context)
@@ -350,6 +354,44 @@ async def close(request: web.Request) -> web.StreamResponse:
 async def reopen(request: web.Request) -> web.StreamResponse:
     """Open a closed or answered ticket again."""
     return await _act(request, "reopen")
+
+
+async def _teams(store: Store) -> list[TeamRecord]:
+    async with store.reading("read the teams from") as session:
+        return await teams(session)
+
+
+async def pass_on(request: web.Request) -> web.StreamResponse:
+    """Pass the ticket to another officer or team, with a note the history keeps."""
+    user = await require(request, "officer")
+    form = await check_csrf(request)
+    console = request.app[CONSOLE]
+    number = _number(request)
+    await _record(console, number)
+    officer_name = form.get("officer", "")[:200]
+    team_name = form.get("team", "")[:200]
+    note = form.get("note", "")[:2000]
+    to_officer = next((o for o in await console.store.officers() if o.name == officer_name), None)
+    to_team = next((t for t in await _teams(console.store) if t.name == team_name), None)
+    if to_officer is None and to_team is None:
+        await flash(request, "Kies een collega of een team om het ticket aan door te geven.")
+        raise _back(number)
+    try:
+        await console.tickets.pass_on(
+            number, user, to_officer=to_officer, to_team=to_team, note=note
+        )
+    except TicketError:
+        await _refused(request, console, number)
+        raise _back(number) from None
+    console.on_commit()
+    log.info("ticket %s passed on by %s", number, user.name)
+    target = " en ".join(
+        t
+        for t in (to_officer.name if to_officer else "", f"team {to_team.name}" if to_team else "")
+        if t
+    )
+    await flash(request, f"Ticket {number} is doorgegeven aan {target}.")
+    raise _back(number)
 
 
 async def _already_answered(store: Store, number: int, key: str) -> bool:
