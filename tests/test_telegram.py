@@ -64,9 +64,9 @@ async def test_start_menu_answer_and_clarify(bot: Bot) -> None:
     await emu.user_sends(USER, "wat is een stichting?")
     answer = await emu.wait_for_message(USER, "Een stichting is")
     assert button(answer, "👍").startswith("fb:1:")
-    await emu.user_sends(USER, "ruimte huren")
-    clarify = await emu.wait_for_message(USER, "Gaat het over een van deze")
-    await press(emu, USER, clarify, "Geen van deze")
+    await emu.user_sends(USER, "we willen iets doen met de buurt en zoeken geld")
+    clarify = await emu.wait_for_message(USER, "Bedoel je een van deze")
+    await press(emu, USER, clarify, "Iets anders: vraag het een mens")
     await emu.wait_for_message(USER, "verbindingsofficier")
     # The pressed message lost its buttons, so it cannot be pressed twice.
     await emu.wait_for(
