@@ -100,9 +100,10 @@ async def test_photo_gets_a_text_only_reply(bot: Bot) -> None:
 
 
 async def hand_off(emu: BotApiEmulator, question: str) -> int:
+    """Ask a person (/mens) `question`: a ticket whatever the matcher makes of it."""
+    await emu.user_sends(USER, "/mens")
+    await emu.wait_for_message(USER, "Wat is je vraag")
     await emu.user_sends(USER, question)
-    offer = await emu.wait_for_message(USER, "Zal ik je vraag doorsturen")
-    await press(emu, USER, offer, "Ja, stuur door")
     context = await emu.wait_for_message(USER, "Wil je nog iets toevoegen")
     await press(emu, USER, context, "Niets toevoegen")
     done = await emu.wait_for_message(USER, "ticketnummer is")
@@ -134,6 +135,8 @@ async def test_handoff_claim_answer_followup_close(bot: Bot) -> None:
 
     # A follow-up from the initiator lands on the ticket, as a reply to the card.
     await emu.user_sends(USER, "het gaat om de wedstrijd van Feyenoord")
+    asked = await emu.wait_for_message(USER, "Hoort dit bij je")  # detail: asked, not assumed
+    await press(emu, USER, asked, "Ja, voeg toe aan die vraag")
     await emu.wait_for_message(USER, "toegevoegd aan je vraag")
     followup = await emu.wait_for_message(OFFICERS, "Feyenoord")
     assert followup["reply_to_message_id"] == card["message_id"]
@@ -175,6 +178,8 @@ async def test_restart_between_handoff_and_answer_loses_nothing(bot: Bot) -> Non
     await emu.user_sends(USER, "en overmorgen?")
     await emu.user_sends(OFFICERS, "Morgen zon!", user_id=OFFICER, reply_to=card["message_id"])
     await bot.start()
+    asked = await emu.wait_for_message(USER, "Hoort dit bij je")
+    await press(emu, USER, asked, "Ja, voeg toe aan die vraag")
     await emu.wait_for_message(USER, "toegevoegd aan je vraag")
     await emu.wait_for_message(USER, "Morgen zon!")
     followup = await emu.wait_for_message(OFFICERS, "overmorgen")
