@@ -71,3 +71,9 @@ def test_the_area_question_accepts_a_wijk() -> None:
     out = dialogue.step(conv, Inbound("we zitten in Katendrecht")).conversation
     assert out.flow is not None
     assert dict(out.flow.answers)["area"] == "Feijenoord"
+
+
+def test_two_swapped_letters_are_one_typo() -> None:
+    areas = load_areas(KNOWLEDGE / "areas.yaml")
+    assert areas.find("charlios") == "Charlois"
+    assert areas.find("Feyenoord") == "Feijenoord"  # never Noord

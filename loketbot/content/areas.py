@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from loketbot.content.yamlfile import Located, SyntaxProblem, read_yaml
 from loketbot.errors import KnowledgeError, Problem
@@ -114,7 +114,8 @@ class Areas:
         return found[0] if len(distinct) == 1 else None
 
     def _typo(self, word: str) -> str | None:
-        """The area of the one single-word spelling within one edit of a long `word`."""
+        """The area of the one single-word spelling within one edit of a long `word`; two
+        swapped letters count as one edit ("charlios" is Charlois)."""
         if len(word) < _TYPO_MIN_LENGTH or word in self.ambiguous:
             return None
         close = {
@@ -122,7 +123,7 @@ class Areas:
             for name, area in self.names.items()
             if " " not in name
             and len(name) >= _TYPO_MIN_LENGTH
-            and Levenshtein.distance(word, name, score_cutoff=1) <= 1
+            and OSA.distance(word, name, score_cutoff=1) <= 1
         }
         return close.pop() if len(close) == 1 else None
 
