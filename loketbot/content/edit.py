@@ -102,13 +102,10 @@ def add_examples(
     if lang not in LANGS:
         return [Problem(str(root), 1, f"language must be one of {', '.join(LANGS)}")]
     with _LOCK:
-        path = find_entry_file(root, entry_id)
-        if path is None:
-            return [Problem(str(root), 1, f"no entry with id {entry_id!r}")]
-        yaml = yaml_rt()
-        data = yaml.load(path.read_text(encoding="utf-8"))
-        entry = _find(data, entry_id)
-        assert entry is not None  # find_entry_file just found it
+        opened = _open_entry(root, entry_id)
+        if isinstance(opened, Problem):
+            return [opened]
+        path, yaml, data, entry = opened
         examples = entry.get("examples")
         if not isinstance(examples, CommentedMap):
             examples = CommentedMap()
@@ -134,6 +131,18 @@ def add_examples(
         return _write_checked(root, path, _dump(yaml, data), flows_dir)
 
 
+def _open_entry(root: Path, entry_id: str) -> tuple[Path, YAML, Any, CommentedMap] | Problem:
+    """The file holding `entry_id`, its round-trip loader and document, and the entry's map."""
+    path = find_entry_file(root, entry_id)
+    if path is None:
+        return Problem(str(root), 1, f"no entry with id {entry_id!r}")
+    yaml = yaml_rt()
+    data = yaml.load(path.read_text(encoding="utf-8"))
+    entry = _find(data, entry_id)
+    assert entry is not None  # find_entry_file just found it
+    return path, yaml, data, entry
+
+
 def mark_reviewed(
     knowledge_dir: Path | str,
     entry_id: str,
@@ -146,13 +155,10 @@ def mark_reviewed(
     `reviewed_by:` and every source's `checked:`; [] when written, else the problems."""
     root = Path(knowledge_dir)
     with _LOCK:
-        path = find_entry_file(root, entry_id)
-        if path is None:
-            return [Problem(str(root), 1, f"no entry with id {entry_id!r}")]
-        yaml = yaml_rt()
-        data = yaml.load(path.read_text(encoding="utf-8"))
-        entry = _find(data, entry_id)
-        assert entry is not None  # find_entry_file just found it
+        opened = _open_entry(root, entry_id)
+        if isinstance(opened, Problem):
+            return [opened]
+        path, yaml, data, entry = opened
         sources = entry.get("sources")
         if not isinstance(sources, CommentedSeq) or not len(sources):
             message = f"{entry_id!r} has no sources: add the pages you checked it against first"
