@@ -29,6 +29,7 @@ from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
 from aiohttp_session import setup as session_setup
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from yarl import URL
 
 from loketbot.service.officers import hash_password, verify_password
 from loketbot.store.store import OfficerRecord
@@ -40,6 +41,7 @@ SESSION_SECONDS = 8 * 3600
 COOKIE_NAME = "loketbot"
 MAX_FAILURES = 5
 WINDOW_SECONDS = 15 * 60
+MAX_NEXT = 2000  # a longer `next` is no page of ours
 
 # Paths anyone may reach; the webhook path is added by create_app (Telegram has no session).
 PUBLIC: web.AppKey[set[str]] = web.AppKey("public_paths")
@@ -216,10 +218,24 @@ def _home(user: OfficerRecord) -> str:
 
 
 def _safe_next(value: str | None) -> str | None:
-    """Only a path on this site: no scheme, no host, no `//evil`."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return None
+    """Only a path on this site, as the Location header will carry it; otherwise None.
+
+    Parsed, not pattern-matched: yarl drops tabs and newlines, so `/\t/evil.example` becomes
+    the protocol-relative `//evil.example`. What is checked is the URL as it will be sent.
+    """
+    if not value or len(value) > MAX_NEXT:
+        return None
+    try:
+        url = URL(value)
+        shown = str(url)
+        again = URL(shown)
+    except ValueError:
+        return None
+    if url.scheme or url.host is not None or again.scheme or again.host is not None:
+        return None
+    if not shown.startswith("/") or shown.startswith("//"):
+        return None
+    return shown
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
