@@ -1,11 +1,28 @@
 """Regression tests for the security review of 2026-12 (F1-F15), one or more per finding."""
 
+# ruff: noqa: F811  (the `env` fixture is imported from test_console_officer and used as a parameter)
+
 from __future__ import annotations
 
+import asyncio
+import time
+from collections import Counter
+
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+from sqlalchemy import func, select
 
-from tests.test_console_officer import Env, env, login  # noqa: F401  (env is a fixture)
-
+from loketbot.store.guards import RateHit
+from loketbot.web import auth
+from loketbot.web.auth import THROTTLE
+from tests.test_console_officer import (  # noqa: F401
+    PASSWORD,
+    Env,
+    csrf_of,
+    env,
+    login,
+)
 
 # --- F1: redirects only to paths of this site ---------------------------------------------------
 
@@ -23,7 +40,7 @@ EVIL_NEXT = [
 
 
 @pytest.mark.parametrize("next_path", EVIL_NEXT)
-async def test_login_redirect_stays_on_this_site(env: Env, next_path: str) -> None:  # noqa: F811
+async def test_login_redirect_stays_on_this_site(env: Env, next_path: str) -> None:
     response = await login(env.client, "anna", next_path=next_path)
     assert response.status == 302
     location = response.headers["Location"]
@@ -35,6 +52,123 @@ async def test_login_redirect_stays_on_this_site(env: Env, next_path: str) -> No
     assert not again.headers["Location"].startswith("//")
 
 
-async def test_login_redirect_keeps_a_path_with_query(env: Env) -> None:  # noqa: F811
+async def test_login_redirect_keeps_a_path_with_query(env: Env) -> None:
     response = await login(env.client, "anna", next_path="/tickets/7?x=1")
     assert response.headers["Location"] == "/tickets/7?x=1"
+
+
+# --- F2, F3: password checks counted before the check; bounded state; capped names -------------
+
+
+async def test_concurrent_logins_get_at_most_five_password_checks(
+    env: Env,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checks: list[str] = []
+
+    def slow_verify(stored: str, password: str) -> bool:
+        checks.append(password)
+        time.sleep(0.05)  # argon2 takes this long: time for the others to arrive
+        return password == PASSWORD
+
+    monkeypatch.setattr(auth, "verify_password", slow_verify)
+    token = await csrf_of(env.client)
+
+    async def attempt(i: int) -> int:
+        password = PASSWORD if i == 15 else f"wrong {i}"
+        response = await env.client.post(
+            "/login",
+            data={"csrf": token, "name": "anna", "password": password},
+            allow_redirects=False,
+        )
+        return response.status
+
+    statuses = Counter(await asyncio.gather(*(attempt(i) for i in range(30))))
+    assert len(checks) <= auth.MAX_FAILURES, statuses
+    assert statuses[429] >= 30 - auth.MAX_FAILURES
+
+
+async def test_a_huge_login_name_is_refused_without_work(env: Env) -> None:
+    token = await csrf_of(env.client)
+    for i in range(3):
+        response = await env.client.post(
+            "/login",
+            data={"csrf": token, "name": f"{i}" + "x" * 900_000, "password": "p"},
+            allow_redirects=False,
+        )
+        assert response.status == 400
+        assert len(await response.text()) < 20_000  # the name is not echoed back whole
+    assert await _rate_rows(env) == 0
+
+
+async def test_throttle_rows_are_pruned_after_the_window(env: Env) -> None:
+    now = [10_000.0]
+    env.client.app[THROTTLE].clock = lambda: now[0]
+    for i in range(4):
+        await login(env.client, f"nobody-{i}", "wrong")
+    assert await _rate_rows(env) == 8  # per name and per address
+    now[0] += auth.WINDOW_SECONDS + 1
+    await login(env.client, "nobody-else", "wrong")
+    assert await _rate_rows(env) == 2  # only the newest attempt's
+
+
+async def test_a_refused_attempt_does_not_lengthen_the_lock(env: Env) -> None:
+    now = [10_000.0]
+    env.client.app[THROTTLE].clock = lambda: now[0]
+    for _ in range(5):
+        await login(env.client, "anna", "wrong")
+    for _ in range(20):
+        now[0] += 30
+        assert (await login(env.client, "anna")).status == 429
+    now[0] = 10_000.0 + auth.WINDOW_SECONDS + 1
+    assert (await login(env.client, "anna")).status == 302
+
+
+async def _rate_rows(env: Env) -> int:
+    async with env.store.reading("count") as session:
+        return int(await session.scalar(select(func.count()).select_from(RateHit)) or 0)
+
+
+def test_client_address_behind_a_trusted_proxy() -> None:
+    def request(remote: str, forwarded: str | None = None) -> web.Request:
+        headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+        return make_mocked_request("POST", "/login", headers=headers, transport=_Peer(remote))
+
+    assert auth.client_address(request("10.0.0.5", "1.2.3.4")) == "10.0.0.5"
+    trusted = ("10.0.0.0/8",)
+    assert auth.client_address(request("10.0.0.5", "1.2.3.4"), trusted) == "1.2.3.4"
+    # A client cannot pick its address by sending its own header: the proxy appends the real one.
+    assert auth.client_address(request("10.0.0.5", "6.6.6.6, 1.2.3.4"), trusted) == "1.2.3.4"
+    assert auth.client_address(request("10.0.0.5", "garbage"), trusted) == "10.0.0.5"
+    assert auth.client_address(request("2001:db8::1")) == "2001:db8::/64"
+    assert auth.client_address(request("2001:db8::2")) == "2001:db8::/64"
+
+
+class _Peer:
+    """A transport whose peer is `address`, for make_mocked_request."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return (self.address, 1234) if name == "peername" else default
+
+
+# --- F6: logout ends the session on the server -------------------------------------------------
+
+
+async def test_a_copied_cookie_does_not_work_after_logout(env: Env) -> None:
+    response = await login(env.client, "anna")
+    assert response.status == 302
+    cookie = response.cookies["loketbot"].value
+    token = await csrf_of(env.client, "/")
+    out = await env.client.post("/logout", data={"csrf": token}, allow_redirects=False)
+    assert out.status == 302
+    env.client.session.cookie_jar.clear()
+    headers = {"Cookie": f"loketbot={cookie}"}
+    after = await env.client.get("/", headers=headers, allow_redirects=False)
+    assert after.status == 302 and after.headers["Location"].startswith("/login")
+    post = await env.client.post(
+        "/logout", data={"csrf": token}, headers=headers, allow_redirects=False
+    )
+    assert post.status == 403

@@ -37,9 +37,11 @@ TABLES = {
     "handoff_events",
     "processed_updates",
     "suggestions",
+    "rate_hits",
+    "console_sessions",
     "alembic_version",
 }
-HEAD = "0004"  # the newest migration
+HEAD = "0005"  # the newest migration
 ALICE = ChatKey("telegram", "1001")
 BOB = ChatKey("terminal", "bob")
 
