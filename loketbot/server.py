@@ -130,7 +130,7 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
             reloader=reloader,
             session_key=key,
             cookie_secure=settings.cookie_secure,
-        trusted_proxies=settings.trusted_proxies,
+            trusted_proxies=settings.trusted_proxies,
             on_commit=sender.wake,
         )
         web_app = create_app(

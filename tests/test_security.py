@@ -5,16 +5,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import time
 from collections import Counter
+from typing import cast
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import make_mocked_request
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from sqlalchemy import func, select
 
+from loketbot.errors import StoreError
 from loketbot.store.guards import RateHit
+from loketbot.store.store import Store
 from loketbot.web import auth
+from loketbot.web.app import create_app
 from loketbot.web.auth import THROTTLE
 from tests.test_console_officer import (  # noqa: F401
     PASSWORD,
@@ -22,6 +28,8 @@ from tests.test_console_officer import (  # noqa: F401
     csrf_of,
     env,
     login,
+    plain_ticket,
+    post_form,
 )
 
 # --- F1: redirects only to paths of this site ---------------------------------------------------
@@ -172,3 +180,90 @@ async def test_a_copied_cookie_does_not_work_after_logout(env: Env) -> None:
         "/logout", data={"csrf": token}, headers=headers, allow_redirects=False
     )
     assert post.status == 403
+
+
+# --- F8: /healthz tells anonymous callers no connection details --------------------------------
+
+
+class _DownStore:
+    async def ping(self) -> None:
+        raise StoreError(
+            "cannot reach database postgresql+asyncpg://postgres:***@127.0.0.1:18095/sectest: "
+            "ConnectionRefusedError: [Errno 111] Connect call failed ('127.0.0.1', 18095)"
+        )
+
+
+async def test_healthz_hides_database_details() -> None:
+    app = create_app(store=cast(Store, _DownStore()), version=lambda: "v")
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get("/healthz")
+        assert response.status == 503
+        assert await response.json() == {"ok": False, "database": "unavailable"}
+
+
+# --- F12: form values cannot forge log lines ---------------------------------------------------
+
+
+async def test_editor_log_lines_cannot_be_forged(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    await login(env.client, "eva")
+    forged = "x\n2026-12-04 16:20:00,000 WARNING loketbot.web.auth: console login by admin"
+    with caplog.at_level(logging.INFO, logger="loketbot"):
+        response = await post_form(
+            env.client, "/editor/examples", "/editor", entry=forged, question="hallo", lang="nl"
+        )
+    assert response.status == 422
+    assert caplog.records, "the refusal is logged"
+    for record in caplog.records:
+        assert "\n" not in record.getMessage()
+
+
+# --- F13: ids out of range are 404, never 500 ----------------------------------------------------
+
+
+async def test_out_of_range_ids_are_not_found(env: Env) -> None:
+    await login(env.client, "anna")
+    huge = "99999999999999999999"
+    for path in (f"/tickets/{huge}", "/tickets/2147483648", "/tickets/%D9%A1", "/tickets/0"):
+        assert (await env.client.get(path, allow_redirects=False)).status == 404, path
+    for action in ("claim", "close", "reopen", "answer"):
+        response = await post_form(
+            env.client, f"/tickets/{huge}/{action}", "/", text="x", key="0" * 32
+        )
+        assert response.status == 404, action
+    env.client.session.cookie_jar.clear()
+    await login(env.client, "eva")
+    response = await post_form(env.client, f"/editor/suggestions/{huge}/dismiss", "/editor")
+    assert response.status == 404
+    page = await env.client.get("/editor/entries/new", params={"suggestion": huge})
+    assert page.status == 200
+    form = await post_form(env.client, "/editor/entries/new", "/editor", title_nl="x" * 60_000)
+    assert form.status == 413
+
+
+# --- F14: security headers -------------------------------------------------------------------
+
+
+async def test_security_headers_on_every_page(env: Env) -> None:
+    login_page = await env.client.get("/login")
+    await login(env.client, "anna")
+    ticket = await plain_ticket(env.store, "mijn adres is Dorpsweg 1")
+    for response in (
+        login_page,
+        await env.client.get("/"),
+        await env.client.get(f"/tickets/{ticket}"),
+        await env.client.get("/tickets/999999", allow_redirects=False),
+        await env.client.get("/healthz"),
+    ):
+        headers = response.headers
+        csp = headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Cache-Control"] == "no-store"
+        assert "Referrer-Policy" in headers
+        assert "aiohttp" not in headers.get("Server", "")
+    queue = await env.client.get("/")
+    nonce = re.search(r"'nonce-([^']+)'", queue.headers["Content-Security-Policy"])
+    assert nonce and f'<script nonce="{nonce.group(1)}">' in await queue.text()

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from loketbot.errors import ConfigError, StoreError
 from loketbot.store.store import Store
+from loketbot.web import headers
 from loketbot.web.context import CONSOLE, Console
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def create_app(
     app = web.Application(client_max_size=1024**2)
     app[STORE] = store
     app[VERSION] = version
+    headers.setup(app)
     app.router.add_get("/healthz", healthz)
     if webhook is not None:
         app[WEBHOOK] = webhook
@@ -115,7 +117,9 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         await request.app[STORE].ping()
     except StoreError as exc:
-        return web.json_response({"ok": False, "database": str(exc)}, status=503)
+        # Anyone may ask: the driver, host, port and database name go to the log only.
+        log.warning("healthz: %s", exc)
+        return web.json_response({"ok": False, "database": "unavailable"}, status=503)
     return web.json_response({"ok": True, "database": "ok", "knowledge": request.app[VERSION]()})
 
 

@@ -9,7 +9,9 @@ __all__ = [
     "check_csrf",
     "current_user",
     "flash",
+    "id_or_404",
     "page_context",
+    "parse_id",
     "require",
     "setup",
 ]
@@ -44,6 +46,7 @@ from loketbot.store.guards import (
 )
 from loketbot.store.store import OfficerRecord, Store
 from loketbot.web.context import CONSOLE
+from loketbot.web.headers import csp_nonce
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,8 @@ WINDOW_SECONDS = 15 * 60
 MAX_NEXT = 2000  # a longer `next` is no page of ours
 MAX_NAME = 200  # longer login names are refused before any work (and never become a key)
 MAX_PASSWORD = 1024
+MAX_FIELD = 50_000  # characters in any one form field: far above any answer or entry
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers; a bigger number names nothing
 
 # Paths anyone may reach; the webhook path is added by create_app (Telegram has no session).
 PUBLIC: web.AppKey[set[str]] = web.AppKey("public_paths")
@@ -240,7 +245,32 @@ async def check_csrf(request: web.Request) -> dict[str, str]:
         or not hmac.compare_digest(given.encode(), expected.encode())
     ):
         raise web.HTTPForbidden(text="Dit formulier is verlopen. Laad de pagina opnieuw.")
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    if any(len(value) > MAX_FIELD for value in form.values() if isinstance(value, str)):
+        raise web.HTTPRequestEntityTooLarge(
+            MAX_FIELD, len(max(fields.values(), key=len)), text="Een veld is te lang."
+        )
+    return fields
+
+
+def parse_id(value: str | None) -> int | None:
+    """A ticket or suggestion number from a form or URL: ASCII digits, in range; else None.
+
+    str.isdigit() and int() also take Unicode digits ("١" is 1) and numbers the database
+    cannot hold (SQLite raises OverflowError: a 500).
+    """
+    if not value or len(value) > 10 or not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
+
+
+def id_or_404(value: str, what: str) -> int:
+    """parse_id, or 404 Not Found: no such number can exist."""
+    number = parse_id(value)
+    if number is None:
+        raise web.HTTPNotFound(text=f"{what} {value[:12]} bestaat niet.")
+    return number
 
 
 async def flash(request: web.Request, message: str) -> None:
@@ -253,7 +283,12 @@ async def page_context(request: web.Request, user: OfficerRecord | None) -> dict
     """What base.html needs: the user, the CSRF token and the flashes (shown once)."""
     session = await get_session(request)
     flashes = session.pop(_FLASHES, [])
-    context: dict[str, Any] = {"user": user, "csrf": _csrf_token(session), "flashes": flashes}
+    context: dict[str, Any] = {
+        "user": user,
+        "csrf": _csrf_token(session),
+        "flashes": flashes,
+        "csp_nonce": csp_nonce(request),
+    }
     console = request.app.get(CONSOLE)
     if user is not None and user.role == "editor" and console is not None:
         # An editor sees a refused reload on every page until the files are mended.

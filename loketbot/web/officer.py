@@ -25,7 +25,7 @@ from loketbot.store.models import HANDOFF_STATUSES, Handoff, HandoffEvent, Outbo
 from loketbot.store.privacy import ANONYMOUS
 from loketbot.store.store import ChatKey, HandoffRecord, Store
 from loketbot.store.suggestions import add_suggestion
-from loketbot.web.auth import check_csrf, flash, page_context, require
+from loketbot.web.auth import check_csrf, flash, id_or_404, page_context, require
 from loketbot.web.context import CONSOLE, Console
 
 log = logging.getLogger(__name__)
@@ -65,11 +65,11 @@ def setup(app: web.Application) -> None:
     app.on_shutdown.append(_close_streams)
     app.router.add_get("/", queue, name="queue")
     app.router.add_get("/events", events)
-    app.router.add_get(r"/tickets/{ticket:\d+}", ticket_page, name="ticket")
-    app.router.add_post(r"/tickets/{ticket:\d+}/claim", claim)
-    app.router.add_post(r"/tickets/{ticket:\d+}/answer", answer)
-    app.router.add_post(r"/tickets/{ticket:\d+}/close", close)
-    app.router.add_post(r"/tickets/{ticket:\d+}/reopen", reopen)
+    app.router.add_get(r"/tickets/{ticket:[0-9]{1,10}}", ticket_page, name="ticket")
+    app.router.add_post(r"/tickets/{ticket:[0-9]{1,10}}/claim", claim)
+    app.router.add_post(r"/tickets/{ticket:[0-9]{1,10}}/answer", answer)
+    app.router.add_post(r"/tickets/{ticket:[0-9]{1,10}}/close", close)
+    app.router.add_post(r"/tickets/{ticket:[0-9]{1,10}}/reopen", reopen)
 
 
 async def _close_streams(app: web.Application) -> None:
@@ -224,7 +224,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 def _number(request: web.Request) -> int:
-    return int(request.match_info["ticket"])
+    return id_or_404(request.match_info["ticket"], "Ticket")
 
 
 async def _record(console: Console, number: int) -> HandoffRecord:
