@@ -12,6 +12,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from telegram.error import InvalidToken, TelegramError
 
 from loketbot.channels.telegram import TelegramChannel, split_text
 from loketbot.config import Settings
@@ -113,8 +114,20 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
     sender_task: asyncio.Task[None] | None = None
     poll_task: asyncio.Task[None] | None = None
     try:
-        await application.initialize()
-        await channel.set_commands()
+        try:
+            await application.initialize()
+            await channel.set_commands()
+        except InvalidToken:
+            # PTB's message carries the whole token: say it in our words instead.
+            raise ConfigError(
+                "Telegram refused LOKETBOT_TELEGRAM_TOKEN: check the token with @BotFather "
+                "(/mybots, API Token)"
+            ) from None
+        except TelegramError as exc:
+            raise ConfigError(
+                f"cannot talk to the Bot API at start ({type(exc).__name__}); check "
+                "LOKETBOT_TELEGRAM_API_URL and the network"
+            ) from None
         webhook: WebhookRoute | None = None
         if webhook_url is None:
             await channel.drop_webhook()

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -16,12 +19,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from sqlalchemy import func, select
 
+from loketbot.cli import _Redact
 from loketbot.errors import StoreError
 from loketbot.store.guards import RateHit
 from loketbot.store.store import Store
 from loketbot.web import auth
 from loketbot.web.app import create_app
 from loketbot.web.auth import THROTTLE
+from tests.conftest import ROOT
+from tests.serving import free_port
 from tests.test_console_officer import (  # noqa: F401
     PASSWORD,
     Env,
@@ -267,3 +273,47 @@ async def test_security_headers_on_every_page(env: Env) -> None:
     queue = await env.client.get("/")
     nonce = re.search(r"'nonce-([^']+)'", queue.headers["Content-Security-Policy"])
     assert nonce and f'<script nonce="{nonce.group(1)}">' in await queue.text()
+
+
+# --- F7: the bot token never in any output ---------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_a_rejected_token_is_not_printed(tmp_path: Path) -> None:
+    async def unauthorized(request: web.Request) -> web.Response:
+        body = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        return web.json_response(body, status=401)
+
+    api = web.Application()
+    api.router.add_route("*", "/{tail:.*}", unauthorized)
+    async with TestServer(api) as server:
+        token = "9999:WRONG-TOKEN-zzz999abc"
+        env = {
+            **os.environ,
+            "LOKETBOT_TELEGRAM_TOKEN": token,
+            "LOKETBOT_TELEGRAM_API_URL": str(server.make_url("/bot")),
+            "LOKETBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+            "LOKETBOT_WEB_PORT": str(free_port()),
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "loketbot.cli", "-v", "serve",
+            env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    output = (out + err).decode()
+    assert proc.returncode == 1, output
+    assert "Telegram refused LOKETBOT_TELEGRAM_TOKEN" in output
+    assert "WRONG-TOKEN" not in output and "zzz999" not in output, output
+    assert "Traceback" not in output, output
+
+
+def test_log_lines_and_tracebacks_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    token = "4242:SECRET-TOKEN-abcdefgh"
+    record = logging.LogRecord("x", logging.ERROR, "f", 1, "url %s", (f"/bot{token}/x",), None)
+    try:
+        raise RuntimeError(f"The token `{token}` was rejected")
+    except RuntimeError:
+        record.exc_info = sys.exc_info()
+    _Redact([token]).filter(record)
+    text = logging.Formatter().format(record)
+    assert "SECRET-TOKEN" not in text and "***" in text
