@@ -26,6 +26,7 @@ from loketbot.store.store import Store
 from loketbot.web import auth
 from loketbot.web.app import create_app
 from loketbot.web.auth import THROTTLE
+from loketbot.web.context import CONSOLE
 from tests.conftest import ROOT
 from tests.serving import free_port
 from tests.test_console_officer import (  # noqa: F401
@@ -37,6 +38,7 @@ from tests.test_console_officer import (  # noqa: F401
     plain_ticket,
     post_form,
 )
+from tests.test_yaml_limits import laughs
 
 # --- F1: redirects only to paths of this site ---------------------------------------------------
 
@@ -317,3 +319,17 @@ def test_log_lines_and_tracebacks_are_redacted(caplog: pytest.LogCaptureFixture)
     _Redact([token]).filter(record)
     text = logging.Formatter().format(record)
     assert "SECRET-TOKEN" not in text and "***" in text
+
+
+# --- F4, F5 in the console: a bad file on reload is a banner, not a 500 -----------------------
+
+
+async def test_console_reload_of_a_bad_file_shows_a_banner(env: Env) -> None:
+    knowledge = env.client.app[CONSOLE].reloader.knowledge_dir
+    await login(env.client, "eva")
+    for content in (laughs().encode(), b"entries: []\na: b\x00c\n", b"a: !foo bar\n", b"\xff\xfe"):
+        (knowledge / "zz.yaml").write_bytes(content)
+        response = await post_form(env.client, "/editor/reload", "/editor/entries")
+        assert response.status == 303
+        page = await (await env.client.get("/editor/entries")).text()
+        assert "zz.yaml:" in page

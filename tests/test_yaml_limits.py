@@ -179,3 +179,40 @@ def test_fuzz_the_yaml_reader(tmp_path: Path, content: bytes | str) -> None:
         # What it read is plain data a yaml.safe_dump can write again.
         yaml.safe_dump(located.data)
     assert time.monotonic() - started < 5
+
+
+# --- F11: what the editor writes reads back as text ---------------------------------------------
+
+YAML11_WORDS = ["no", "yes", "on", "off", "y", "null", "1.5", "0x1F", "2026-01-01"]
+
+
+def test_the_editor_writes_yes_no_on_off_as_text(kb: Path) -> None:
+    from loketbot.content.edit import NewEntry, add_entry, add_examples
+    from loketbot.content.knowledge import load_knowledge
+
+    assert add_examples(kb, "permit-event", "nl", YAML11_WORDS) == []
+    entry = load_knowledge(kb).by_id["permit-event"]
+    for word in YAML11_WORDS:
+        assert word in entry.examples["nl"], word
+    new = NewEntry(
+        id="topic-ja",
+        kind="topic",
+        title_nl="yes",
+        title_en="on",
+        answer_nl="Ja.",
+        answer_en="Yes.",
+        examples_nl=[f"vraag nummer {i} over iets" for i in range(8)],
+        examples_en=["question one", "question two", "question three"],
+        department="dept-liaison",
+    )
+    assert add_entry(kb, new) == []
+    added = load_knowledge(kb).by_id["topic-ja"]
+    assert added.title == {"nl": "yes", "en": "on"}
+
+
+def test_the_editor_reports_a_broken_file_instead_of_crashing(kb: Path) -> None:
+    from loketbot.content.edit import add_examples
+
+    (kb / "permits.yaml").write_bytes(b"entries: [\x00\n")
+    problems = add_examples(kb, "permit-event", "nl", ["een vraag"])
+    assert problems and problems[0].file.endswith("permits.yaml")

@@ -26,6 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
@@ -34,6 +35,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from loketbot.content.bundle import check_content
 from loketbot.content.knowledge import KINDS, LANGS, SYNONYMS_FILE, check, normalise_example
+from loketbot.content.yamlfile import SyntaxProblem, read_file
 from loketbot.errors import Problem
 
 # Which file holds the entries of each kind (README: "Each file holds entries of one kind").
@@ -79,13 +81,30 @@ class NewEntry:
 
 
 def find_entry_file(knowledge_dir: Path | str, entry_id: str) -> Path | None:
-    """The knowledge file that defines `entry_id`, or None."""
+    """The knowledge file that defines `entry_id`, or None; SyntaxProblem for a broken file."""
     yaml = yaml_rt()
     for path in _entry_files(Path(knowledge_dir)):
-        data = yaml.load(path.read_text(encoding="utf-8"))
+        data = _load(yaml, path)
         if _find(data, entry_id) is not None:
             return path
     return None
+
+
+def _load(yaml: YAML, path: Path) -> Any:
+    """Round-trip load with the reader's limits (size, regular file, UTF-8), or SyntaxProblem.
+
+    The files were checked when loaded, but may have been edited by hand since; a broken one
+    must come back to the editor as a problem, not as a 500.
+    """
+    raw = read_file(path)
+    try:
+        return yaml.load(raw.decode("utf-8"))
+    except Exception as exc:  # ruamel raises many kinds; any of them means "cannot edit"
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise SyntaxProblem(
+            Problem(str(path), line, f"cannot read the file to edit it ({type(exc).__name__})")
+        ) from None
 
 
 def add_examples(
@@ -101,11 +120,14 @@ def add_examples(
     if lang not in LANGS:
         return [Problem(str(root), 1, f"language must be one of {', '.join(LANGS)}")]
     with _LOCK:
-        path = find_entry_file(root, entry_id)
-        if path is None:
-            return [Problem(str(root), 1, f"no entry with id {entry_id!r}")]
-        yaml = yaml_rt()
-        data = yaml.load(path.read_text(encoding="utf-8"))
+        try:
+            path = find_entry_file(root, entry_id)
+            if path is None:
+                return [Problem(str(root), 1, f"no entry with id {entry_id!r}")]
+            yaml = yaml_rt()
+            data = _load(yaml, path)
+        except SyntaxProblem as exc:
+            return [exc.problem]
         entry = _find(data, entry_id)
         assert entry is not None  # find_entry_file just found it
         examples = entry.get("examples")
@@ -143,7 +165,10 @@ def add_entry(
     with _LOCK:
         path = root / KIND_FILES[new.kind]
         yaml = yaml_rt()
-        data: Any = yaml.load(path.read_text(encoding="utf-8")) if path.exists() else None
+        try:
+            data: Any = _load(yaml, path) if path.exists() else None
+        except SyntaxProblem as exc:
+            return [exc.problem]
         if data is None:
             data = CommentedMap()
         entries = data.get("entries") if isinstance(data, CommentedMap) else None
@@ -186,10 +211,22 @@ def _entry_map(new: NewEntry) -> CommentedMap:
 def _title(text: str) -> str:
     """Titles with YAML punctuation get double quotes, as the README asks editors to write them."""
     text = " ".join(text.split())
-    return DoubleQuotedScalarString(text) if any(c in text for c in _SPECIAL) else text
+    return DoubleQuotedScalarString(text) if any(c in text for c in _SPECIAL) else _text(text)
 
 
 _SPECIAL = frozenset(",:{}[]#&*!|>'\"%@`")
+_RESOLVER = pyyaml.resolver.Resolver()
+
+
+def _text(text: str) -> str:
+    """`text`, double-quoted when the reader would not read it back as text.
+
+    ruamel writes YAML 1.2, where yes/no/on/off are text and left plain; the reader (PyYAML)
+    follows YAML 1.1 and reads them as true/false. The same goes for ~, null, numbers and
+    dates: quoted, "no" stays the word an initiator typed.
+    """
+    implicit = _RESOLVER.resolve(pyyaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return text if implicit == "tag:yaml.org,2002:str" else DoubleQuotedScalarString(text)
 
 
 def _block(text: str) -> str:
@@ -202,7 +239,7 @@ def _seq(texts: Iterable[str]) -> CommentedSeq:
     for text in texts:
         text = " ".join(text.split())
         if text:
-            seq.append(text)
+            seq.append(_text(text))
     return seq
 
 
@@ -210,7 +247,7 @@ def _append(seq: CommentedSeq, text: str) -> None:
     """Append, moving a comment (an empty line) after the old last item to after the new one."""
     last = len(seq) - 1
     comment = seq.ca.items.pop(last, None) if last >= 0 else None
-    seq.append(text)
+    seq.append(_text(text))
     if comment is not None:
         seq.ca.items[len(seq) - 1] = comment
 
