@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import re
+import string
 import sys
 import time
 from collections import Counter
@@ -20,9 +22,13 @@ from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from sqlalchemy import func, select
 
 from loketbot.cli import _Redact
+from loketbot.conversation.dialogue import Dialogue
+from loketbot.conversation.state import MAX_TEXT, Conversation, Inbound
+from loketbot.conversation.texts import say
 from loketbot.errors import StoreError
 from loketbot.store.guards import RateHit
 from loketbot.store.store import Store
+from loketbot.understanding.matcher import Matcher
 from loketbot.web import auth
 from loketbot.web.app import create_app
 from loketbot.web.auth import THROTTLE
@@ -333,3 +339,48 @@ async def test_console_reload_of_a_bad_file_shows_a_banner(env: Env) -> None:
         assert response.status == 303
         page = await (await env.client.get("/editor/entries")).text()
         assert "zz.yaml:" in page
+
+
+# --- F9: bounded work per message --------------------------------------------------------------
+
+
+def test_a_message_over_telegrams_limit_gets_a_friendly_refusal(dialogue: Dialogue) -> None:
+    word = "".join(random.Random(1).choice(string.ascii_lowercase) for _ in range(200_000))
+    started = time.monotonic()
+    outcome = dialogue.step(Conversation(), Inbound(text=word))
+    assert time.monotonic() - started < 2
+    (reply,) = outcome.replies
+    assert reply.text == say("too_long", "nl")
+    assert len(Inbound(text=word).text) == MAX_TEXT
+    # At the limit it is read as usual.
+    assert dialogue.step(Conversation(), Inbound(text="stichting " * 400)).match is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "".join(random.Random(2).choice(string.ascii_lowercase) for _ in range(200_000)),
+        "stichting" * 20_000,
+        " ".join("vergunning" + str(i) for i in range(20_000)),
+    ],
+    ids=["random-word", "repeated-word", "many-words"],
+)
+def test_matching_time_is_bounded_whatever_the_input(matcher: Matcher, text: str) -> None:
+    started = time.monotonic()
+    matcher.match(text)
+    assert time.monotonic() - started < 2
+
+
+def test_the_forwarding_echo_quotes_only_the_start(dialogue: Dialogue) -> None:
+    question = "Ik wil graag weten hoe het zit met " + "heel veel details " * 200
+    conv = Conversation()
+    outcome = dialogue.step(conv, Inbound(text=question))
+    for _ in range(3):
+        buttons = [b for r in outcome.replies for b in r.buttons if b.data == "h:yes"]
+        if buttons:
+            break
+        outcome = dialogue.step(outcome.conversation, Inbound(text="/mens"))
+    outcome = dialogue.step(outcome.conversation, Inbound(button="h:yes"))
+    text = "\n".join(r.text for r in outcome.replies)
+    assert "Ik stuur deze vraag door" in text
+    assert len(text) < 1000, text[:200]

@@ -27,6 +27,7 @@ from loketbot.understanding.analysis import Analyzer
 from loketbot.understanding.index import Scores, TermIndex
 
 Action = Literal["answer", "flow", "clarify", "handoff"]
+DETECT_CHARS = 2000  # characters the language detector sees (its cost grows with the text)
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,8 @@ class Matcher:
 
     def _language(self, text: str, closest_lang: str | None) -> tuple[str, bool]:
         # The detector takes UTF-8 only: a lone surrogate (from JSON's "\ud800") would raise.
-        sendable = text.encode("utf-8", "replace").decode("utf-8")
+        # The first characters tell the language as well as all of them, at a bounded cost.
+        sendable = text[:DETECT_CHARS].encode("utf-8", "replace").decode("utf-8")
         values = self._detector.compute_language_confidence_values(sendable)
         top = values[0] if values else None
         guess = "en" if top is not None and top.language == Language.ENGLISH else "nl"
