@@ -13,6 +13,7 @@ import string
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
@@ -21,16 +22,21 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from sqlalchemy import func, select
 
+from loketbot.channels.telegram import TelegramChannel
 from loketbot.cli import _Redact
 from loketbot.conversation.dialogue import Dialogue
 from loketbot.conversation.state import MAX_TEXT, Conversation, Inbound
 from loketbot.conversation.texts import say
 from loketbot.errors import StoreError
+from loketbot.service.desk import Desk
+from loketbot.service.sender import MAX_UNEXPECTED, DeliveryFailed, Sender
+from loketbot.service.tickets import Tickets
 from loketbot.store.guards import RateHit
-from loketbot.store.store import Store
+from loketbot.store.models import utcnow
+from loketbot.store.store import ChatKey, OutboxRecord, Store, Turn
 from loketbot.understanding.matcher import Matcher
 from loketbot.web import auth
-from loketbot.web.app import create_app
+from loketbot.web.app import WebhookRoute, create_app
 from loketbot.web.auth import THROTTLE
 from loketbot.web.context import CONSOLE
 from tests.conftest import ROOT
@@ -118,8 +124,14 @@ async def test_a_huge_login_name_is_refused_without_work(env: Env) -> None:
             data={"csrf": token, "name": f"{i}" + "x" * 900_000, "password": "p"},
             allow_redirects=False,
         )
-        assert response.status == 400
+        assert response.status in (400, 413)  # 413: over any form field's cap
         assert len(await response.text()) < 20_000  # the name is not echoed back whole
+    assert await _rate_rows(env) == 0
+    # Over the name's own cap, under the form's: refused the same way.
+    response = await env.client.post(
+        "/login", data={"csrf": token, "name": "y" * 300, "password": "p"}, allow_redirects=False
+    )
+    assert response.status == 400
     assert await _rate_rows(env) == 0
 
 
@@ -384,3 +396,131 @@ def test_the_forwarding_echo_quotes_only_the_start(dialogue: Dialogue) -> None:
     text = "\n".join(r.text for r in outcome.replies)
     assert "Ik stuur deze vraag door" in text
     assert len(text) < 1000, text[:200]
+
+
+# --- F10: malformed webhook updates; rows Telegram refuses for good ------------------------------
+
+WEBHOOK_SECRET = "s3cret-webhook"
+
+
+async def test_webhook_refuses_bad_update_ids_with_400() -> None:
+    fed: list[dict[str, object]] = []
+
+    async def feed(data: dict[str, object]) -> bool:
+        fed.append(data)
+        return True
+
+    class _Store:
+        async def ping(self) -> None:
+            return None
+
+    app = create_app(
+        store=cast(Store, _Store()),
+        version=lambda: "v",
+        webhook=WebhookRoute("/hook", WEBHOOK_SECRET, feed),
+    )
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    async with TestClient(TestServer(app)) as client:
+        deep = "[" * 100_000 + "]" * 100_000
+        for body in ('{"update_id": "1"}', '{"update_id": 1.5}', '{"update_id": -1}',
+                     '{"update_id": 1000000000000000000000000000000}', '{"update_id": true}',
+                     deep, '{"update_id": ' + deep + "}"):  # fmt: skip
+            response = await client.post("/hook", data=body, headers=headers)
+            assert response.status == 400, body[:40]
+        ok = await client.post("/hook", json={"update_id": 7}, headers=headers)
+        assert ok.status == 200
+    assert fed == [{"update_id": 7}]
+
+
+MALFORMED_UPDATES: list[dict[str, object]] = [
+    {"update_id": 1, "poll_answer": {"poll_id": 5}},
+    {"update_id": 2, "message": {"message_id": 1, "date": 0, "chat": "x", "text": "hoi"}},
+    {
+        "update_id": 3,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": "abc", "type": "private"},
+            "text": "hoi",
+        },
+    },
+    {
+        "update_id": 4,
+        "message": {
+            "message_id": "x",
+            "date": 0,
+            "chat": {"id": 5, "type": "private"},
+            "text": "hoi",
+        },
+    },
+    {"update_id": 5, "callback_query": {"id": 1, "from": "nobody", "chat_instance": 3}},
+    {"update_id": 6, "message": {"message_id": 1, "date": "yesterday", "chat": {"id": 5}}},
+    {"update_id": 7, "message": None, "edited_message": [1, 2]},
+]
+
+
+async def test_malformed_updates_are_skipped_not_500(store: Store, dialogue: Dialogue) -> None:
+    desk = Desk(store, dialogue)
+    channel = TelegramChannel(
+        token="4242:test-token",
+        base_url="http://127.0.0.1:9/bot",  # never called: nothing here reaches Telegram
+        desk=desk,
+        tickets=Tickets(store, officers_chat=None),
+        store=store,
+        officers_chat=None,
+    )
+    for update in MALFORMED_UPDATES:
+        assert await channel.feed(update) is True, update
+    assert await store.outbox_rows() == []
+    assert await store.handoffs() == []
+
+
+async def test_a_row_that_cannot_be_delivered_is_given_up(tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    channel = TelegramChannel(
+        token="4242:test-token",
+        base_url="http://127.0.0.1:9/bot",  # never called: the chat id is refused first
+        desk=Desk(store, cast(Dialogue, None)),
+        tickets=Tickets(store, officers_chat=None),
+        store=store,
+        officers_chat=None,
+    )
+    clock = [datetime.now(UTC) + timedelta(seconds=1)]
+    tries: list[int] = []
+
+    async def broken(row: OutboxRecord, payload: dict[str, object]) -> dict[str, object]:
+        tries.append(row.id)
+        raise ValueError("a payload bug")
+
+    def _turn(turn: Turn) -> None:
+        turn.add_outbox("message", {"text": "hoi"}, key="k1")
+
+    try:
+        await store.run_turn(ChatKey("telegram", "abc"), _turn)
+        (row,) = await store.outbox_rows()
+        with pytest.raises(DeliveryFailed):
+            await channel.deliver(row, dict(row.payload))
+        sender = Sender(store, {"telegram": broken}, clock=lambda: clock[0])
+        for _ in range(20):
+            await sender.run_once()
+            clock[0] += timedelta(minutes=5)  # past any back-off
+        (row,) = await store.outbox_rows()
+        assert row.status == "dead" and len(tries) == MAX_UNEXPECTED
+    finally:
+        await store.close()
+
+
+async def test_officers_see_that_a_message_was_not_delivered(env: Env) -> None:
+    ticket = await plain_ticket(env.store, "een vraag", who="777")
+
+    def _turn(turn: Turn) -> None:
+        turn.add_outbox("message", {"text": "het antwoord"}, key="answer-777")
+
+    await env.store.run_turn(ChatKey("telegram", "777"), _turn)
+    (row,) = await env.store.outbox_rows(chat_id="777")
+    await login(env.client, "anna")
+    page = await (await env.client.get(f"/tickets/{ticket}")).text()
+    assert 'id="undelivered"' not in page
+    await env.store.outbox_dead(row.id, "forbidden: bot was blocked by the user", now=utcnow())
+    page = await (await env.client.get(f"/tickets/{ticket}")).text()
+    assert 'id="undelivered"' in page and "niet worden afgeleverd" in page

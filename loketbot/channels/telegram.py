@@ -133,6 +133,26 @@ def keyboard(buttons: Sequence[Sequence[str]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
+def _check_ids(update: Update) -> None:
+    """Raise ValueError unless the update's ids are integers, as Telegram sends them.
+
+    PTB takes whatever JSON says; a chat id "abc" would become a chat, a ticket and an outbox
+    row that can never be delivered.
+    """
+    found: list[object] = [update.update_id]
+    for part in (update.effective_chat, update.effective_user, update.effective_message):
+        if part is not None:
+            found.append(getattr(part, "id", None) or getattr(part, "message_id", None))
+    for value in found:
+        if not isinstance(value, int) or isinstance(value, bool) or abs(value) >= 2**63:
+            raise ValueError("an id is not an integer")
+
+
+def _kind(exc: BaseException) -> str:
+    """An exception's type only: its message may quote the update's text."""
+    return type(exc).__name__
+
+
 def _user_lang(update: Update) -> str:
     user = update.effective_user
     code = (user.language_code if user else None) or ""
@@ -252,8 +272,23 @@ class TelegramChannel:
 
     async def feed(self, data: dict[str, Any]) -> bool:
         """An update from the webhook route; False: not stored, Telegram should send it again."""
-        update = Update.de_json(data, self.application.bot)
-        result = await self.lanes.run(chat_key(update), lambda: self.process(update))
+        update_id = data.get("update_id")
+        try:
+            update = Update.de_json(data, self.application.bot)
+            _check_ids(update)
+        except Exception as exc:
+            # Telegram resends anything not answered 2xx, forever: an update that cannot be
+            # read is dropped (with a note in the log, not its content) and answered ok.
+            log.warning("webhook update %s skipped: cannot read it (%s)", update_id, _kind(exc))
+            return True
+        try:
+            result = await self.lanes.run(chat_key(update), lambda: self.process(update))
+        except StoreError:
+            return False
+        except Exception as exc:
+            log.error("webhook update %s skipped: handling failed (%s)", update_id, _kind(exc))
+            log.debug("webhook update %s", update_id, exc_info=True)
+            return True
         return result == "done"
 
     async def process(self, update: Update) -> Result:
@@ -463,7 +498,10 @@ class TelegramChannel:
     async def deliver(self, row: OutboxRecord, payload: dict[str, Any]) -> dict[str, Any]:
         """Send one outbox row; map Telegram's errors onto retry or give up."""
         bot = self.application.bot
-        chat_id = int(row.chat_id)
+        try:
+            chat_id = int(row.chat_id)
+        except ValueError:
+            raise DeliveryFailed("bad chat id: not a Telegram chat") from None
         card = bool(payload.get("card")) or "edit_ticket_card" in row.payload
         try:
             if row.kind == "edit_markup":

@@ -126,9 +126,7 @@ def read_yaml(path: Path, display: str | None = None, *, raw: bytes | None = Non
         except yaml.reader.ReaderError as exc:
             line = text[: exc.position].count("\n") + 1
             raise SyntaxProblem(
-                Problem(
-                    name, line, f"character U+{exc.character:04X} is not allowed: remove it"
-                )
+                Problem(name, line, f"character U+{exc.character:04X} is not allowed: remove it")
                 if isinstance(exc.character, int)
                 else Problem(name, line, f"unreadable text: {exc.reason}")
             ) from None

@@ -132,10 +132,17 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="forbidden")
     try:
         data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested thousands deep, which no update is.
         raise web.HTTPBadRequest(text="expected a JSON update") from None
-    if not isinstance(data, dict) or "update_id" not in data:
-        raise web.HTTPBadRequest(text="expected a JSON update")
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if (
+        not isinstance(update_id, int)
+        or isinstance(update_id, bool)
+        or not 0 <= update_id < 2**63
+    ):
+        # Update ids are positive integers; anything else is stored nowhere and not retried.
+        raise web.HTTPBadRequest(text="expected a JSON update with an integer update_id")
     if not await route.feed(data):
         # The turn could not be stored; Telegram delivers the update again later.
         raise web.HTTPServiceUnavailable(text="temporarily unavailable, retry later")

@@ -261,6 +261,12 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
         "candidates": candidates,
         "transcript": await console.store.transcript(ChatKey(record.channel, record.external_id)),
         "history": await console.store.ticket_events(record.ticket),
+        # Rows Telegram refused for good (blocked bot, unknown chat): the officer should know.
+        "undelivered": len(
+            await console.store.outbox_rows(
+                channel=record.channel, chat_id=record.external_id, status="dead"
+            )
+        ),
         "event_nl": EVENT_NL,
         # One token per rendered form: posting the same form twice answers once.
         "answer_key": uuid.uuid4().hex,
