@@ -14,6 +14,7 @@ from __future__ import annotations
 __all__ = ["Desk"]
 
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -33,9 +34,10 @@ from loketbot.conversation.state import (
     TicketInfo,
 )
 from loketbot.conversation.texts import say
-from loketbot.service.flood import FloodGuard
+from loketbot.service.flood import PRUNE_SECONDS, FloodGuard
 from loketbot.service.metrics import MATCH_SECONDS
 from loketbot.service.tickets import CARD_CHANNEL, card_payload
+from loketbot.store.guards import MAX_KEY, hit_and_count
 from loketbot.store.store import ChatKey, HandoffRecord, Store, Turn
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,7 @@ class Desk:
         self.clock = clock
         self.flood = FloodGuard(flood_limit) if flood_limit and flood_limit != OFF else None
         self._admitted: OrderedDict[int, None] = OrderedDict()
+        self._pruned = 0.0  # when this process last pruned the shared flood counts
 
     def use(self, dialogue: Dialogue) -> None:
         """Swap in a dialogue built from newly loaded knowledge."""
@@ -96,7 +99,7 @@ class Desk:
         whose button was pressed: its buttons are removed so they cannot be pressed twice.
         """
         turn_id = str(update_id) if update_id is not None else uuid.uuid4().hex
-        verdict = self._flood_verdict(key, update_id)
+        verdict = await self._flood_verdict(key, update_id)
         if verdict != "ok":
             return await self._refuse(key, turn_id, notice=verdict == "notice")
         dialogue = self.dialogue  # one knowledge set for the whole turn, even during a reload
@@ -158,17 +161,36 @@ class Desk:
         turn.save_state(outcome.conversation.to_json())
         return replies
 
-    def _flood_verdict(self, key: ChatKey, update_id: int | None) -> str:
+    async def _flood_verdict(self, key: ChatKey, update_id: int | None) -> str:
         """Count a message once: an update retried after a database outage, or redelivered by
         Telegram, was counted (and admitted) the first time and must not be refused now."""
         if self.flood is None or (update_id is not None and update_id in self._admitted):
             return "ok"
         verdict = self.flood.check(key.channel, key.external_id)
+        if verdict == "ok" and self.store.shared and await self._over_shared_limit(key):
+            verdict = self.flood.refuse(key.channel, key.external_id)
         if verdict == "ok" and update_id is not None:
             self._admitted[update_id] = None
             if len(self._admitted) > ADMITTED_KEPT:
                 self._admitted.popitem(last=False)
         return verdict
+
+    async def _over_shared_limit(self, key: ChatKey) -> bool:
+        """The chat's messages counted in the shared database, over every instance."""
+        assert self.flood is not None
+        windows = self.flood.windows
+        now = self.clock()
+        prune = time.monotonic() - self._pruned >= PRUNE_SECONDS
+        if prune:
+            self._pruned = time.monotonic()
+        counts = await hit_and_count(
+            self.store,
+            f"flood:{key.channel}:{key.external_id}"[:MAX_KEY],
+            now=now,
+            windows=[window for _, window in windows],
+            prune=prune,
+        )
+        return any(count > limit for count, (limit, _) in zip(counts, windows, strict=True))
 
     async def _refuse(self, key: ChatKey, turn_id: str, *, notice: bool) -> list[Reply]:
         """A message over the flood limit: not handled; the first one in a while gets a notice."""

@@ -16,6 +16,7 @@ __all__ = [
     "drop_hits",
     "end_session",
     "hit",
+    "hit_and_count",
     "session_officer",
     "start_session",
 ]
@@ -79,6 +80,28 @@ async def hit(store: Store, keys: Sequence[str], *, now: datetime, keep: timedel
         session.add_all(rows)
         await session.flush()
         return [row.id for row in rows]
+
+
+async def hit_and_count(
+    store: Store, key: str, *, now: datetime, windows: Sequence[timedelta], prune: bool
+) -> list[int]:
+    """Count one event under `key` and return its events in each window, in one transaction.
+
+    For the flood limit, where one round trip matters more than exactness under a race (two
+    instances counting the same chat's messages at the same moment may both see one fewer).
+    `prune` also deletes every key's rows older than the longest window.
+    """
+    longest = max(windows)
+    query = select(*(func.count().filter(RateHit.at > now - w) for w in windows)).where(
+        RateHit.key == key, RateHit.at > now - longest
+    )
+    async with store.writing("count a message in") as session:
+        if prune:
+            await session.execute(delete(RateHit).where(RateHit.at < now - longest))
+        session.add(RateHit(key=key, at=now))
+        await session.flush()
+        row = (await session.execute(query)).one()
+    return [int(n) for n in row]
 
 
 async def count_hits(
