@@ -524,3 +524,26 @@ async def test_officers_see_that_a_message_was_not_delivered(env: Env) -> None:
     await env.store.outbox_dead(row.id, "forbidden: bot was blocked by the user", now=utcnow())
     page = await (await env.client.get(f"/tickets/{ticket}")).text()
     assert 'id="undelivered"' in page and "niet worden afgeleverd" in page
+
+
+# --- shared counts: one event per call, exact per window, old rows pruned ---------------------
+
+
+async def test_count_event_counts_per_window(store: Store) -> None:
+    start = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    windows = [timedelta(seconds=10), timedelta(seconds=60)]
+    seen: list[list[int]] = []
+    for offset in (0, 1, 2, 30, 65):
+
+        def _turn(turn: Turn, offset: int = offset) -> None:
+            at = start + timedelta(seconds=offset)
+            seen.append(turn.count_event("k", now=at, windows=windows, prune=offset == 65))
+
+        await store.run_turn(ChatKey("telegram", "1"), _turn)
+    assert seen == [[1, 1], [2, 2], [3, 3], [1, 4], [1, 2]]
+    assert await _rows(store) == 2  # pruned: only the rows of the last minute are left
+
+
+async def _rows(store: Store) -> int:
+    async with store.reading("count") as session:
+        return int(await session.scalar(select(func.count()).select_from(RateHit)) or 0)

@@ -37,7 +37,7 @@ from loketbot.conversation.texts import say
 from loketbot.service.flood import PRUNE_SECONDS, FloodGuard
 from loketbot.service.metrics import MATCH_SECONDS
 from loketbot.service.tickets import CARD_CHANNEL, card_payload
-from loketbot.store.guards import MAX_KEY, hit_and_count
+from loketbot.store.guards import MAX_KEY
 from loketbot.store.store import ChatKey, HandoffRecord, Store, Turn
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,14 @@ class Desk:
         whose button was pressed: its buttons are removed so they cannot be pressed twice.
         """
         turn_id = str(update_id) if update_id is not None else uuid.uuid4().hex
-        verdict = await self._flood_verdict(key, update_id)
+        # On a database several instances share, the chat's messages are also counted there,
+        # in the turn (once per update: not again when a stored-then-retried one comes back).
+        shared = (
+            self.flood is not None
+            and self.store.shared
+            and (update_id is None or update_id not in self._admitted)
+        )
+        verdict = self._flood_verdict(key, update_id)
         if verdict != "ok":
             return await self._refuse(key, turn_id, notice=verdict == "notice")
         dialogue = self.dialogue  # one knowledge set for the whole turn, even during a reload
@@ -108,6 +115,8 @@ class Desk:
             if update_id is not None and turn.seen_update(update_id):
                 log.info("update %s for %s already handled", update_id, key.channel)
                 return []
+            if shared and self._over_shared_limit(turn, key):
+                return self._refuse_in(turn, key, turn_id)
             return self._decide(turn, key, dialogue, inbound, turn_id, pressed_message_id)
 
         replies = await self.store.run_turn(key, body)
@@ -161,36 +170,53 @@ class Desk:
         turn.save_state(outcome.conversation.to_json())
         return replies
 
-    async def _flood_verdict(self, key: ChatKey, update_id: int | None) -> str:
+    def _flood_verdict(self, key: ChatKey, update_id: int | None) -> str:
         """Count a message once: an update retried after a database outage, or redelivered by
         Telegram, was counted (and admitted) the first time and must not be refused now."""
         if self.flood is None or (update_id is not None and update_id in self._admitted):
             return "ok"
         verdict = self.flood.check(key.channel, key.external_id)
-        if verdict == "ok" and self.store.shared and await self._over_shared_limit(key):
-            verdict = self.flood.refuse(key.channel, key.external_id)
         if verdict == "ok" and update_id is not None:
             self._admitted[update_id] = None
             if len(self._admitted) > ADMITTED_KEPT:
                 self._admitted.popitem(last=False)
         return verdict
 
-    async def _over_shared_limit(self, key: ChatKey) -> bool:
-        """The chat's messages counted in the shared database, over every instance."""
+    def _over_shared_limit(self, turn: Turn, key: ChatKey) -> bool:
+        """The chat's messages counted in the shared database, over every instance (in the
+        turn: its lock on the conversation makes the count exact, at the cost of a statement
+        or two in a transaction that runs anyway)."""
         assert self.flood is not None
         windows = self.flood.windows
-        now = self.clock()
         prune = time.monotonic() - self._pruned >= PRUNE_SECONDS
         if prune:
             self._pruned = time.monotonic()
-        counts = await hit_and_count(
-            self.store,
+        counts = turn.count_event(
             f"flood:{key.channel}:{key.external_id}"[:MAX_KEY],
-            now=now,
+            now=self.clock(),
             windows=[window for _, window in windows],
             prune=prune,
         )
         return any(count > limit for count, (limit, _) in zip(counts, windows, strict=True))
+
+    def _refuse_in(self, turn: Turn, key: ChatKey, turn_id: str) -> list[Reply]:
+        """Over the shared limit, found in the turn: a notice once (from this instance), else
+        nothing; the message itself is not handled or stored."""
+        assert self.flood is not None
+        if self.flood.refuse(key.channel, key.external_id) != "notice":
+            log.debug("flood: message of %s chat %s dropped", key.channel, key.external_id)
+            return []
+        log.info("flood: a %s chat is over the shared limit; it gets one notice", key.channel)
+        return [self._notice(turn, key, turn_id)]
+
+    def _notice(self, turn: Turn, key: ChatKey, turn_id: str) -> Reply:
+        reply = Reply(say("flood", Conversation.from_json(turn.state).lang))
+        turn.add_outbox(
+            "message",
+            {"text": reply.text, "buttons": []},
+            key=f"flood:{key.channel}:{key.external_id}:{turn_id}",
+        )
+        return reply
 
     async def _refuse(self, key: ChatKey, turn_id: str, *, notice: bool) -> list[Reply]:
         """A message over the flood limit: not handled; the first one in a while gets a notice."""
@@ -200,13 +226,7 @@ class Desk:
         log.info("flood: a %s chat is over the limit; it gets one notice", key.channel)
 
         def body(turn: Turn) -> Reply:
-            reply = Reply(say("flood", Conversation.from_json(turn.state).lang))
-            turn.add_outbox(
-                "message",
-                {"text": reply.text, "buttons": []},
-                key=f"flood:{key.channel}:{key.external_id}:{turn_id}",
-            )
-            return reply
+            return self._notice(turn, key, turn_id)
 
         reply = await self.store.run_turn(key, body)
         self.on_commit()

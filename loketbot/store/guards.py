@@ -12,11 +12,11 @@ from __future__ import annotations
 __all__ = [
     "ConsoleSession",
     "RateHit",
+    "count_event",
     "count_hits",
     "drop_hits",
     "end_session",
     "hit",
-    "hit_and_count",
     "session_officer",
     "start_session",
 ]
@@ -24,13 +24,15 @@ __all__ = [
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Index, String, delete, func, select
+from sqlalchemy import Connection, Index, String, delete, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from loketbot.store.models import Base
-from loketbot.store.store import Store
+from loketbot.store.models import Base, table_of
+
+if TYPE_CHECKING:  # turn.py imports this module, and store.py imports turn.py
+    from loketbot.store.store import Store
 
 MAX_KEY = 300  # keys are built from capped parts (a name of at most 200 characters)
 
@@ -82,26 +84,35 @@ async def hit(store: Store, keys: Sequence[str], *, now: datetime, keep: timedel
         return [row.id for row in rows]
 
 
-async def hit_and_count(
-    store: Store, key: str, *, now: datetime, windows: Sequence[timedelta], prune: bool
+def count_event(
+    connection: Connection,
+    key: str,
+    *,
+    now: datetime,
+    windows: Sequence[timedelta],
+    prune: bool,
 ) -> list[int]:
-    """Count one event under `key` and return its events in each window, in one transaction.
+    """Count one event under `key` and return its events in each window, on `connection`.
 
-    For the flood limit, where one round trip matters more than exactness under a race (two
-    instances counting the same chat's messages at the same moment may both see one fewer).
-    `prune` also deletes every key's rows older than the longest window.
+    Run inside a turn (the flood limit): the turn's lock on the conversation serialises one
+    chat's messages over every instance, so the count is exact, and it costs an insert and a
+    select in a transaction that runs anyway. `prune` also deletes every key's rows older
+    than the longest window.
     """
     longest = max(windows)
-    query = select(*(func.count().filter(RateHit.at > now - w) for w in windows)).where(
-        RateHit.key == key, RateHit.at > now - longest
+    table = table_of(RateHit)
+    if prune:
+        connection.execute(delete(table).where(table.c.at < now - longest))
+    counts = select(*(func.count().filter(table.c.at > now - w) for w in windows)).where(
+        table.c.key == key, table.c.at > now - longest
     )
-    async with store.writing("count a message in") as session:
-        if prune:
-            await session.execute(delete(RateHit).where(RateHit.at < now - longest))
-        session.add(RateHit(key=key, at=now))
-        await session.flush()
-        row = (await session.execute(query)).one()
-    return [int(n) for n in row]
+    if connection.dialect.name == "postgresql":
+        # One round trip: the insert rides along as a CTE. Its row is not yet visible to the
+        # statement's own select, hence the + 1.
+        added = insert(table).values(key=key, at=now).returning(table.c.id).cte("added")
+        return [int(n) + 1 for n in connection.execute(counts.add_cte(added)).one()]
+    connection.execute(insert(table).values(key=key, at=now))
+    return [int(n) for n in connection.execute(counts).one()]
 
 
 async def count_hits(
