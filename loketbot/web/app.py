@@ -136,11 +136,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         # RecursionError: JSON nested thousands deep, which no update is.
         raise web.HTTPBadRequest(text="expected a JSON update") from None
     update_id = data.get("update_id") if isinstance(data, dict) else None
-    if (
-        not isinstance(update_id, int)
-        or isinstance(update_id, bool)
-        or not 0 <= update_id < 2**63
-    ):
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**63:
         # Update ids are positive integers; anything else is stored nowhere and not retried.
         raise web.HTTPBadRequest(text="expected a JSON update with an integer update_id")
     if not await route.feed(data):
