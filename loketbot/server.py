@@ -52,6 +52,16 @@ def check_settings(settings: Settings, webhook_url: str | None) -> None:
 async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
     """Run until SIGINT or SIGTERM; returns the exit code."""
     check_settings(settings, webhook_url)
+    if (
+        webhook_url is not None
+        and webhook_url.startswith("https://")
+        and not settings.cookie_secure
+    ):
+        # Served behind https (the webhook says so), yet the session cookie may go over http.
+        log.warning(
+            "LOKETBOT_COOKIE_SECURE is not set although the bot is reached over https: set it to "
+            "true so the console's session cookie is only sent over https"
+        )
     key = session_key(settings.session_key)
     content = load_content(settings.knowledge_dir, settings.flows_dir)
     store = await Store.open(settings.database_url)
