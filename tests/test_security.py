@@ -547,3 +547,20 @@ async def test_count_event_counts_per_window(store: Store) -> None:
 async def _rows(store: Store) -> int:
     async with store.reading("count") as session:
         return int(await session.scalar(select(func.count()).select_from(RateHit)) or 0)
+
+
+async def test_ticket_buttons_over_the_integer_range_are_unknown(
+    store: Store, dialogue: Dialogue
+) -> None:
+    await store.add_officer("Anna", telegram_id=501)
+    channel = TelegramChannel(
+        token="4242:test-token",
+        base_url="http://127.0.0.1:9/bot",  # never called: buttons only touch the store
+        desk=Desk(store, dialogue),
+        tickets=Tickets(store, officers_chat=None),
+        store=store,
+        officers_chat=None,
+    )
+    for number in ("9999999999", "2147483648", "1" + "0" * 20, "0"):
+        said = await channel._card_button(501, f"tk:claim:{number}")
+        assert said == "⛔ Onbekende knop.", (number, said)

@@ -89,6 +89,7 @@ COMMANDS = {
         ("vergeet", "Delete your messages and data"),
     ],
 }
+MAX_TICKET = 2**31 - 1  # ticket numbers are PostgreSQL integers
 _ANSWER = re.compile(r"^/antwoord(?:@\w+)?\s+([0-9]{1,10})\s+(.+)$", re.DOTALL | re.IGNORECASE)
 _CARD_TICKET = re.compile(r"^(?:Ticket|(?:Heropend, a|A)anvulling op ticket) ([0-9]{1,10})\b")
 _CLOSE = re.compile(r"^/sluit(?:@\w+)?\s+([0-9]{1,10})\s*$", re.IGNORECASE)
@@ -393,7 +394,12 @@ class TelegramChannel:
         officer = await self._officer(telegram_id)
         if officer is None:
             return "⛔ Alleen geregistreerde verbindingsofficieren kunnen tickets behandelen."
-        if not (number.isascii() and number.isdigit() and len(number) <= 10):
+        if not (
+            number.isascii()
+            and number.isdigit()
+            and len(number) <= 10
+            and 0 < int(number) <= MAX_TICKET
+        ):
             return "⛔ Onbekende knop."
         act = {
             "claim": self.tickets.claim,
@@ -433,6 +439,10 @@ class TelegramChannel:
             answer = text
         if number is None:
             return  # ordinary chat among officers
+        if not 0 < number <= MAX_TICKET:
+            # Ten digits pass the pattern but not PostgreSQL's integer column.
+            await self._group_note(message.chat_id, message.message_id, "⛔ Onbekend ticket.")
+            return
         officer = await self._officer(user.id)
         if officer is None:
             await self._group_note(
