@@ -184,6 +184,8 @@ async def serve(settings: Settings, *, webhook_url: str | None = None) -> int:
                 await sender_task
         with contextlib.suppress(Exception):
             await application.shutdown()
+        with contextlib.suppress(Exception):
+            await channel.close_requests()
         if runner is not None:
             await runner.cleanup()
         await store.close()

@@ -213,6 +213,11 @@ class TelegramChannel:
         self._turns_under_way = 0
         self._typing: set[asyncio.Future[None]] = set()
         self._noticed: dict[int, float] = {}
+        # Kept, so they can be closed even when initialize() failed (PTB then closes nothing).
+        self._requests = (
+            AiohttpRequest(connections=SEND_CONNECTIONS),
+            AiohttpRequest(connections=1),
+        )
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(token)
@@ -220,8 +225,8 @@ class TelegramChannel:
             .base_file_url(base_url.replace("/bot", "/file/bot"))
             # The outbox retries; the limiter only keeps us under Telegram's rates.
             .rate_limiter(_Limiter(overall_max_rate=max_rate, max_retries=0))
-            .request(AiohttpRequest(connections=SEND_CONNECTIONS))
-            .get_updates_request(AiohttpRequest(connections=1))
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
             .build()
         )
         private = filters.ChatType.PRIVATE
@@ -270,6 +275,12 @@ class TelegramChannel:
         await self.application.bot.set_webhook(
             url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
         )
+
+    async def close_requests(self) -> None:
+        """Close the HTTP sessions to the Bot API (after application.shutdown(), or instead of it
+        when initialize() failed half-way); harmless when they are closed already."""
+        for request in self._requests:
+            await request.shutdown()
 
     async def feed(self, data: dict[str, Any]) -> bool:
         """An update from the webhook route; False: not stored, Telegram should send it again."""
