@@ -31,8 +31,9 @@ from loketbot.errors import StoreError
 from loketbot.service.desk import Desk
 from loketbot.service.sender import MAX_UNEXPECTED, DeliveryFailed, Sender
 from loketbot.service.tickets import Tickets
-from loketbot.store.guards import RateHit
+from loketbot.store.guards import ConsoleSession, RateHit, hit, session_officer, start_session
 from loketbot.store.models import utcnow
+from loketbot.store.privacy import purge_older
 from loketbot.store.store import ChatKey, OutboxRecord, Store, Turn
 from loketbot.understanding.matcher import Matcher
 from loketbot.web import auth
@@ -564,3 +565,18 @@ async def test_ticket_buttons_over_the_integer_range_are_unknown(
     for number in ("9999999999", "2147483648", "1" + "0" * 20, "0"):
         said = await channel._card_button(501, f"tk:claim:{number}")
         assert said == "⛔ Onbekende knop.", (number, said)
+
+
+async def test_purge_removes_stale_attempts_and_ended_logins(store: Store) -> None:
+    now = utcnow()
+    await hit(store, ["login-addr:192.0.2.1"], now=now - timedelta(days=2), keep=timedelta(0))
+    await hit(store, ["login-addr:192.0.2.2"], now=now, keep=timedelta(days=3))
+    await start_session(store, "old", "anna", now=now - timedelta(days=1), lifetime=timedelta(0))
+    await start_session(store, "new", "anna", now=now, lifetime=timedelta(hours=8))
+    async with store.writing("purge") as session:
+        await session.run_sync(purge_older, now - timedelta(days=365))
+    assert await _rows(store) == 1
+    assert await session_officer(store, "new", now=now) == "anna"
+    async with store.reading("count") as session:
+        left = await session.scalar(select(func.count()).select_from(ConsoleSession))
+    assert left == 1
