@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -183,12 +184,50 @@ def _knowledge_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Redact(logging.Filter):
+    """Replaces secrets in every log line, its traceback included, with ***.
+
+    The bot token is in every Bot API URL, and libraries put it in their messages (PTB's
+    InvalidToken says "The token `...` was rejected"): whatever logs it, it is not written.
+    """
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage(), self.secrets)
+        record.args = None
+        if record.exc_info:
+            record.exc_text = redact(
+                "".join(traceback.format_exception(*record.exc_info)).rstrip("\n"), self.secrets
+            )
+            record.exc_info = None
+        return True
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """`text` with every secret (and a bot token's secret half on its own) replaced by ***."""
+    for secret in secrets:
+        if not secret:
+            continue
+        text = text.replace(secret, "***")
+        _, _, half = secret.partition(":")
+        if len(half) >= 8:
+            text = text.replace(half, "***")
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     configure_logging(args.verbose)
+    secrets: list[str] = []
     try:
         settings = load_settings()
+        secrets = [settings.telegram_token, settings.webhook_secret]
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_Redact(secrets))
         return _run(args, settings)
     except KnowledgeError as exc:
         for problem in exc.problems:
@@ -199,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     except LoketbotError as exc:
-        print(f"loketbot: {exc}", file=sys.stderr)
+        print(redact(f"loketbot: {exc}", secrets), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -207,6 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`loketbot eval ... | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception:
+        # A bug still shows its traceback, but never the token or the webhook secret in it.
+        print(redact(traceback.format_exc(), secrets), file=sys.stderr, end="")
+        return 1
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,6 +11,7 @@ __all__ = [
     "load_settings",
 ]
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -45,6 +46,7 @@ DEFAULTS = {
     "LOKETBOT_EXPECTED_ANSWER": "",
     "LOKETBOT_RETENTION_DAYS": str(DEFAULT_RETENTION_DAYS),
     "LOKETBOT_FLOOD_LIMIT": DEFAULT_FLOOD_LIMIT,
+    "LOKETBOT_TRUSTED_PROXIES": "",
 }
 
 
@@ -82,6 +84,7 @@ class Settings:
     retention_days: int = DEFAULT_RETENTION_DAYS
     flood_limit: str = DEFAULT_FLOOD_LIMIT  # "off": no limit
     deadline_check_seconds: float = 30.0  # how often reminders and escalations are looked for
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For counts
 
 
 def load_settings(
@@ -134,7 +137,17 @@ def load_settings(
     problem = flood_problem(flood_limit)
     if problem:
         raise ConfigError(f"LOKETBOT_FLOOD_LIMIT: {problem}")
+    proxies = tuple(p.strip() for p in get("LOKETBOT_TRUSTED_PROXIES").split(",") if p.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(
+                "LOKETBOT_TRUSTED_PROXIES must be addresses or networks separated by commas "
+                f"(e.g. 10.0.0.0/8, 127.0.0.1), not {proxy!r}"
+            ) from None
     return Settings(
+        trusted_proxies=proxies,
         telegram_token=get("LOKETBOT_TELEGRAM_TOKEN"),
         telegram_api_url=get("LOKETBOT_TELEGRAM_API_URL"),
         telegram_max_rate=telegram_max_rate,

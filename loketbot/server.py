@@ -12,6 +12,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from telegram.error import InvalidToken, TelegramError
 
 from loketbot.channels.telegram import TelegramChannel, split_text
 from loketbot.config import Settings
@@ -56,6 +57,16 @@ async def serve(
     """Run until SIGINT or SIGTERM; returns the exit code. `find_area` names the Rotterdam
     area a question mentions, for routing tickets."""
     check_settings(settings, webhook_url)
+    if (
+        webhook_url is not None
+        and webhook_url.startswith("https://")
+        and not settings.cookie_secure
+    ):
+        # Served behind https (the webhook says so), yet the session cookie may go over http.
+        log.warning(
+            "LOKETBOT_COOKIE_SECURE is not set although the bot is reached over https: set it to "
+            "true so the console's session cookie is only sent over https"
+        )
     key = session_key(settings.session_key)
     content = load_content(settings.knowledge_dir, settings.flows_dir)
     store = await Store.open(settings.database_url)
@@ -122,8 +133,20 @@ async def serve(
     deadlines_task: asyncio.Task[None] | None = None
     poll_task: asyncio.Task[None] | None = None
     try:
-        await application.initialize()
-        await channel.set_commands()
+        try:
+            await application.initialize()
+            await channel.set_commands()
+        except InvalidToken:
+            # PTB's message carries the whole token: say it in our words instead.
+            raise ConfigError(
+                "Telegram refused LOKETBOT_TELEGRAM_TOKEN: check the token with @BotFather "
+                "(/mybots, API Token)"
+            ) from None
+        except TelegramError as exc:
+            raise ConfigError(
+                f"cannot talk to the Bot API at start ({type(exc).__name__}); check "
+                "LOKETBOT_TELEGRAM_API_URL and the network"
+            ) from None
         webhook: WebhookRoute | None = None
         if webhook_url is None:
             await channel.drop_webhook()
@@ -139,6 +162,7 @@ async def serve(
             reloader=reloader,
             session_key=key,
             cookie_secure=settings.cookie_secure,
+            trusted_proxies=settings.trusted_proxies,
             on_commit=sender.wake,
         )
         web_app = create_app(
@@ -178,6 +202,8 @@ async def serve(
                 await sender_task
         with contextlib.suppress(Exception):
             await application.shutdown()
+        with contextlib.suppress(Exception):
+            await channel.close_requests()
         if runner is not None:
             await runner.cleanup()
         await store.close()

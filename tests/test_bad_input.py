@@ -529,8 +529,9 @@ async def test_nasty_text_and_forged_buttons_are_answered_and_stored_once(
     store: Store, d: Dialogue
 ) -> None:
     desk = desk_for(store, d)
-    # A 10,000-character question is repeated back ("I will pass on: ..."), in several parts.
-    # Then back to the start before the buttons: "h:yes" right after an offer is not forged.
+    # A 10,000-character question is over Telegram's limit: refused with one short line (and
+    # the handoff echo quotes only its start). Then back to the start before the buttons:
+    # "h:yes" right after an offer is not forged.
     texts = [*NASTY, "/opnieuw", "/mens", "lange vraag " * 900, "/opnieuw"]
     inbounds = [Inbound(text) for text in texts]
     inbounds += [Inbound(button=b) for b in FORGED]
@@ -550,7 +551,7 @@ async def test_nasty_text_and_forged_buttons_are_answered_and_stored_once(
     assert "\x00" not in "".join(heard)
     rows = await store.outbox_rows(chat_id=KEY.external_id)
     assert len({r.key for r in rows}) == len(rows)
-    assert len(rows) > len(said), "the long reply went in parts"
+    assert len(rows) >= len(said)
     queued = "".join(str(r.payload["text"]) for r in rows)
     assert "".join(queued.split()) == "".join("".join(said).split()), "every reply queued once"
     for row in rows:
@@ -583,10 +584,11 @@ async def test_a_forged_followup_button_does_not_touch_another_chats_ticket(
 
 async def test_a_long_question_still_gives_a_card_telegram_takes(store: Store, d: Dialogue) -> None:
     desk = desk_for(store, d)
-    question = "wie wint de wedstrijd van zondag " * 320  # a terminal user can paste anything
+    # A terminal user can paste anything; up to 4,096 characters (Telegram's limit) is read.
+    question = "wie wint de wedstrijd van zondag " * 124
     await desk.handle(KEY, Inbound(question))
     await desk.handle(KEY, Inbound("ja"))
-    await desk.handle(KEY, Inbound("extra " * 1500))
+    await desk.handle(KEY, Inbound("extra " * 680))
     (record,) = await store.handoffs()
     assert record.question.strip() == question.strip()  # the console shows it all
     cards = [r for r in await store.outbox_rows(chat_id="-100500")]

@@ -9,6 +9,7 @@ import sys
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -260,10 +261,10 @@ def test_content_check_reads_each_flow_file_once(monkeypatch: pytest.MonkeyPatch
     reads: Counter[str] = Counter()
     real = yamlfile.read_yaml
 
-    def counting(path: Path) -> yamlfile.Located:
+    def counting(path: Path, display: str | None = None, **kw: Any) -> yamlfile.Located:
         if Path(path).parent.name == "flows":
             reads[Path(path).name] += 1
-        return real(path)
+        return real(path, display, **kw)
 
     for module in (flowfile, knowledge):  # every reader of YAML files
         monkeypatch.setattr(module, "read_yaml", counting)

@@ -39,6 +39,8 @@ TABLES = {
     "suggestions",
     "teams",
     "initiatives",
+    "rate_hits",
+    "console_sessions",
     "alembic_version",
 }
 HEAD = "0006"  # the newest migration

@@ -92,6 +92,7 @@ COMMANDS = {
         ("vergeet", "Delete your messages and data"),
     ],
 }
+MAX_TICKET = 2**31 - 1  # ticket numbers are PostgreSQL integers
 _ANSWER = re.compile(r"^/antwoord(?:@\w+)?\s+([0-9]{1,10})\s+(.+)$", re.DOTALL | re.IGNORECASE)
 _CARD_TICKET = re.compile(r"^(?:Ticket|(?:Heropend, a|A)anvulling op ticket) ([0-9]{1,10})\b")
 _CLOSE = re.compile(r"^/sluit(?:@\w+)?\s+([0-9]{1,10})\s*$", re.IGNORECASE)
@@ -134,6 +135,26 @@ def keyboard(buttons: Sequence[Sequence[str]]) -> InlineKeyboardMarkup | None:
         else:
             rows.append([button])
     return InlineKeyboardMarkup(rows)
+
+
+def _check_ids(update: Update) -> None:
+    """Raise ValueError unless the update's ids are integers, as Telegram sends them.
+
+    PTB takes whatever JSON says; a chat id "abc" would become a chat, a ticket and an outbox
+    row that can never be delivered.
+    """
+    found: list[object] = [update.update_id]
+    for part in (update.effective_chat, update.effective_user, update.effective_message):
+        if part is not None:
+            found.append(getattr(part, "id", None) or getattr(part, "message_id", None))
+    for value in found:
+        if not isinstance(value, int) or isinstance(value, bool) or abs(value) >= 2**63:
+            raise ValueError("an id is not an integer")
+
+
+def _kind(exc: BaseException) -> str:
+    """An exception's type only: its message may quote the update's text."""
+    return type(exc).__name__
 
 
 def _user_lang(update: Update) -> str:
@@ -195,6 +216,11 @@ class TelegramChannel:
         self._turns_under_way = 0
         self._typing: set[asyncio.Future[None]] = set()
         self._noticed: dict[int, float] = {}
+        # Kept, so they can be closed even when initialize() failed (PTB then closes nothing).
+        self._requests = (
+            AiohttpRequest(connections=SEND_CONNECTIONS),
+            AiohttpRequest(connections=1),
+        )
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(token)
@@ -202,8 +228,8 @@ class TelegramChannel:
             .base_file_url(base_url.replace("/bot", "/file/bot"))
             # The outbox retries; the limiter only keeps us under Telegram's rates.
             .rate_limiter(_Limiter(overall_max_rate=max_rate, max_retries=0))
-            .request(AiohttpRequest(connections=SEND_CONNECTIONS))
-            .get_updates_request(AiohttpRequest(connections=1))
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
             .build()
         )
         private = filters.ChatType.PRIVATE
@@ -253,10 +279,31 @@ class TelegramChannel:
             url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
         )
 
+    async def close_requests(self) -> None:
+        """Close the HTTP sessions to the Bot API (after application.shutdown(), or instead of it
+        when initialize() failed half-way); harmless when they are closed already."""
+        for request in self._requests:
+            await request.shutdown()
+
     async def feed(self, data: dict[str, Any]) -> bool:
         """An update from the webhook route; False: not stored, Telegram should send it again."""
-        update = Update.de_json(data, self.application.bot)
-        result = await self.lanes.run(chat_key(update), lambda: self.process(update))
+        update_id = data.get("update_id")
+        try:
+            update = Update.de_json(data, self.application.bot)
+            _check_ids(update)
+        except Exception as exc:
+            # Telegram resends anything not answered 2xx, forever: an update that cannot be
+            # read is dropped (with a note in the log, not its content) and answered ok.
+            log.warning("webhook update %s skipped: cannot read it (%s)", update_id, _kind(exc))
+            return True
+        try:
+            result = await self.lanes.run(chat_key(update), lambda: self.process(update))
+        except StoreError:
+            return False
+        except Exception as exc:
+            log.error("webhook update %s skipped: handling failed (%s)", update_id, _kind(exc))
+            log.debug("webhook update %s", update_id, exc_info=True)
+            return True
         return result == "done"
 
     async def process(self, update: Update) -> Result:
@@ -363,7 +410,12 @@ class TelegramChannel:
         officer = await self._officer(telegram_id)
         if officer is None:
             return "⛔ Alleen geregistreerde verbindingsofficieren kunnen tickets behandelen."
-        if not (number.isascii() and number.isdigit() and len(number) <= 10):
+        if not (
+            number.isascii()
+            and number.isdigit()
+            and len(number) <= 10
+            and 0 < int(number) <= MAX_TICKET
+        ):
             return "⛔ Onbekende knop."
         act = {
             "claim": self.tickets.claim,
@@ -405,6 +457,10 @@ class TelegramChannel:
             answer = text
         if number is None:
             return  # ordinary chat among officers
+        if not 0 < number <= MAX_TICKET:
+            # Ten digits pass the pattern but not PostgreSQL's integer column.
+            await self._group_note(message.chat_id, message.message_id, "⛔ Onbekend ticket.")
+            return
         officer = await self._officer(user.id)
         if officer is None:
             await self._group_note(
@@ -477,7 +533,10 @@ class TelegramChannel:
     async def deliver(self, row: OutboxRecord, payload: dict[str, Any]) -> dict[str, Any]:
         """Send one outbox row; map Telegram's errors onto retry or give up."""
         bot = self.application.bot
-        chat_id = int(row.chat_id)
+        try:
+            chat_id = int(row.chat_id)
+        except ValueError:
+            raise DeliveryFailed("bad chat id: not a Telegram chat") from None
         card = bool(payload.get("card")) or "edit_ticket_card" in row.payload
         try:
             if row.kind == "edit_markup":

@@ -27,6 +27,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
@@ -35,6 +36,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from loketbot.content.bundle import check_content
 from loketbot.content.knowledge import KINDS, LANGS, SYNONYMS_FILE, check, normalise_example
+from loketbot.content.yamlfile import SyntaxProblem, read_file
 from loketbot.errors import Problem
 
 # Which file holds the entries of each kind (README: "Each file holds entries of one kind").
@@ -80,13 +82,30 @@ class NewEntry:
 
 
 def find_entry_file(knowledge_dir: Path | str, entry_id: str) -> Path | None:
-    """The knowledge file that defines `entry_id`, or None."""
+    """The knowledge file that defines `entry_id`, or None; SyntaxProblem for a broken file."""
     yaml = yaml_rt()
     for path in _entry_files(Path(knowledge_dir)):
-        data = yaml.load(path.read_text(encoding="utf-8"))
+        data = _load(yaml, path)
         if _find(data, entry_id) is not None:
             return path
     return None
+
+
+def _load(yaml: YAML, path: Path) -> Any:
+    """Round-trip load with the reader's limits (size, regular file, UTF-8), or SyntaxProblem.
+
+    The files were checked when loaded, but may have been edited by hand since; a broken one
+    must come back to the editor as a problem, not as a 500.
+    """
+    raw = read_file(path)
+    try:
+        return yaml.load(raw.decode("utf-8"))
+    except Exception as exc:  # ruamel raises many kinds; any of them means "cannot edit"
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise SyntaxProblem(
+            Problem(str(path), line, f"cannot read the file to edit it ({type(exc).__name__})")
+        ) from None
 
 
 def add_examples(
@@ -132,12 +151,16 @@ def add_examples(
 
 
 def _open_entry(root: Path, entry_id: str) -> tuple[Path, YAML, Any, CommentedMap] | Problem:
-    """The file holding `entry_id`, its round-trip loader and document, and the entry's map."""
-    path = find_entry_file(root, entry_id)
-    if path is None:
-        return Problem(str(root), 1, f"no entry with id {entry_id!r}")
-    yaml = yaml_rt()
-    data = yaml.load(path.read_text(encoding="utf-8"))
+    """The file holding `entry_id`, its round-trip loader and document, and the entry's map;
+    a Problem when there is none or the file cannot be read as YAML."""
+    try:
+        path = find_entry_file(root, entry_id)
+        if path is None:
+            return Problem(str(root), 1, f"no entry with id {entry_id!r}")
+        yaml = yaml_rt()
+        data = _load(yaml, path)
+    except SyntaxProblem as exc:
+        return exc.problem
     entry = _find(data, entry_id)
     assert entry is not None  # find_entry_file just found it
     return path, yaml, data, entry
@@ -163,12 +186,13 @@ def mark_reviewed(
         if not isinstance(sources, CommentedSeq) or not len(sources):
             message = f"{entry_id!r} has no sources: add the pages you checked it against first"
             return [Problem(str(path), 1, message)]
-        entry["reviewed"] = on
+        # A fresh date object each time: ruamel writes one object used twice as an alias.
+        entry["reviewed"] = date.fromordinal(on.toordinal())
         # A name reads back as text whatever it is ("Yes", "12"): quoted.
         _set_after(entry, "reviewed_by", DoubleQuotedScalarString(by), after="reviewed")
         for source in sources:
             if isinstance(source, CommentedMap):
-                source["checked"] = on
+                source["checked"] = date.fromordinal(on.toordinal())
         return _write_checked(root, path, _dump(yaml, data), flows_dir)
 
 
@@ -192,7 +216,10 @@ def add_entry(
     with _LOCK:
         path = root / KIND_FILES[new.kind]
         yaml = yaml_rt()
-        data: Any = yaml.load(path.read_text(encoding="utf-8")) if path.exists() else None
+        try:
+            data: Any = _load(yaml, path) if path.exists() else None
+        except SyntaxProblem as exc:
+            return [exc.problem]
         if data is None:
             data = CommentedMap()
         entries = data.get("entries") if isinstance(data, CommentedMap) else None
@@ -235,10 +262,22 @@ def _entry_map(new: NewEntry) -> CommentedMap:
 def _title(text: str) -> str:
     """Titles with YAML punctuation get double quotes, as the README asks editors to write them."""
     text = " ".join(text.split())
-    return DoubleQuotedScalarString(text) if any(c in text for c in _SPECIAL) else text
+    return DoubleQuotedScalarString(text) if any(c in text for c in _SPECIAL) else _text(text)
 
 
 _SPECIAL = frozenset(",:{}[]#&*!|>'\"%@`")
+_RESOLVER = pyyaml.resolver.Resolver()
+
+
+def _text(text: str) -> str:
+    """`text`, double-quoted when the reader would not read it back as text.
+
+    ruamel writes YAML 1.2, where yes/no/on/off are text and left plain; the reader (PyYAML)
+    follows YAML 1.1 and reads them as true/false. The same goes for ~, null, numbers and
+    dates: quoted, "no" stays the word an initiator typed.
+    """
+    implicit = _RESOLVER.resolve(pyyaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return text if implicit == "tag:yaml.org,2002:str" else DoubleQuotedScalarString(text)
 
 
 def _block(text: str) -> str:
@@ -251,7 +290,7 @@ def _seq(texts: Iterable[str]) -> CommentedSeq:
     for text in texts:
         text = " ".join(text.split())
         if text:
-            seq.append(text)
+            seq.append(_text(text))
     return seq
 
 
@@ -259,7 +298,7 @@ def _append(seq: CommentedSeq, text: str) -> None:
     """Append, moving a comment (an empty line) after the old last item to after the new one."""
     last = len(seq) - 1
     comment = seq.ca.items.pop(last, None) if last >= 0 else None
-    seq.append(text)
+    seq.append(_text(text))
     if comment is not None:
         seq.ca.items[len(seq) - 1] = comment
 

@@ -27,7 +27,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from loketbot.content.areas import AREAS_FILE, Areas, check_areas
-from loketbot.content.yamlfile import Located, SyntaxProblem, read_yaml
+from loketbot.content.yamlfile import Located, SyntaxProblem, read_file, read_yaml
 from loketbot.errors import KnowledgeError, Problem
 
 LANGS: tuple[str, ...] = ("nl", "en")
@@ -203,9 +203,10 @@ def check(
     if not paths:
         problems.append(Problem(str(root), 1, "no *.yaml files: the knowledge base is empty"))
     for path in paths:
-        digest.update(path.name.encode() + path.read_bytes())
         try:
-            located = read_yaml(path)
+            raw = read_file(path)
+            digest.update(path.name.encode() + raw)
+            located = read_yaml(path, raw=raw)
         except SyntaxProblem as exc:
             problems.append(exc.problem)
             continue

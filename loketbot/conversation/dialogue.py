@@ -45,6 +45,7 @@ from loketbot.understanding.matcher import Match, Matcher
 from loketbot.understanding.reading import Reading, read
 
 HISTORY = 12
+QUOTE = 300  # characters of a question quoted back in "Ik stuur deze vraag door"
 # A mid-flow message must match another topic at least this well to interrupt the flow.
 OTHER_TOPIC_MIN_SCORE = 30.0
 
@@ -112,6 +113,9 @@ class Dialogue:
 
     def step(self, conv: Conversation, inbound: Inbound) -> Outcome:
         """Handle one inbound event."""
+        if inbound.cut and inbound.button is None:
+            # Not read at all: half a story gets a worse answer than asking for a short one.
+            return self._remember(Outcome(conv, (Reply(say("too_long", conv.lang)),)), inbound)
         inbound = self._typed_choice(conv, inbound)
         text = inbound.text.strip()
         flow_button = (
@@ -494,7 +498,9 @@ class Dialogue:
     def _confirmed(self, conv: Conversation) -> Outcome:
         lang = conv.lang
         buttons = (Button(say("no_context", lang), "h:skip"), Button(say("cancel", lang), "h:no"))
-        text = say("forwarding", lang, question=conv.question) + "\n\n" + say("ask_context", lang)
+        # Quote the start only: the officer gets the whole question, the user knows it.
+        quoted = conv.question if len(conv.question) <= QUOTE else conv.question[:QUOTE] + "…"
+        text = say("forwarding", lang, question=quoted) + "\n\n" + say("ask_context", lang)
         return Outcome(replace(conv, mode="handoff_context"), (Reply(text, buttons),))
 
     def _hand_off(self, conv: Conversation, extra: str) -> Outcome:

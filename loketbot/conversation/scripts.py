@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from loketbot.content.flowfile import Flow
-from loketbot.content.yamlfile import read_yaml
+from loketbot.content.yamlfile import SyntaxProblem, read_yaml
 from loketbot.conversation.dialogue import Dialogue
 from loketbot.conversation.state import (
     Conversation,
@@ -65,7 +65,10 @@ def run_folder(folder: Path, dialogue: Dialogue) -> list[CaseResult]:
 
 def run_file(path: Path, dialogue: Dialogue) -> list[CaseResult]:
     """Run the cases of one file; a malformed file is one failed case naming the line."""
-    located = read_yaml(path)
+    try:
+        located = read_yaml(path)
+    except SyntaxProblem as exc:
+        return [CaseResult(str(path), "?", [str(exc.problem)])]
     cases = located.data.get("cases") if isinstance(located.data, dict) else None
     if not isinstance(cases, list):
         return [CaseResult(str(path), "?", [f"{path}:1: expected a top-level 'cases:' list"])]

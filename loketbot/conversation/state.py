@@ -25,6 +25,8 @@ from loketbot.conversation.flows import FlowState
 from loketbot.understanding.matcher import Match
 
 STATE_VERSION = 1
+MAX_TEXT = 4096  # characters of one message (Telegram's limit for a text message)
+MAX_BUTTON = 256  # characters of button data (Telegram sends at most 64 bytes)
 # Control characters but tab and newline: PostgreSQL refuses NUL in text and JSON, and escape
 # sequences would reach the terminals of the people reading along.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -66,12 +68,19 @@ class Inbound:
     text: str = ""
     button: str | None = None
     ticket: TicketInfo | None = None
+    cut: bool = False  # the text was longer than MAX_TEXT and was cut there
 
     def __post_init__(self) -> None:
         # Every channel's input passes here: made safe once, before anything reads or stores it.
-        object.__setattr__(self, "text", clean_text(self.text))
+        text = self.text
+        if len(text) > MAX_TEXT:
+            # Telegram's own limit: longer text comes only from a forged webhook update or
+            # another Bot API server. Cut before any work, so it never costs more than this.
+            object.__setattr__(self, "cut", True)
+            text = text[:MAX_TEXT]
+        object.__setattr__(self, "text", clean_text(text))
         if self.button is not None:
-            object.__setattr__(self, "button", clean_text(self.button))
+            object.__setattr__(self, "button", clean_text(self.button[:MAX_BUTTON]))
 
 
 def clean_text(text: str) -> str:

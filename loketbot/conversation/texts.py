@@ -265,6 +265,12 @@ _TEXTS: dict[str, dict[str, str]] = {
             "There is nothing to delete with this button. Type /vergeet to have your data deleted."
         ),
     },
+    "too_long": {
+        "nl": "Dat bericht is te lang voor mij. Kun je je vraag korter opschrijven, in een paar "
+        "zinnen? Dan help ik je verder.",
+        "en": "That message is too long for me. Could you write your question shorter, in a few "
+        "sentences? Then I can help you.",
+    },
     "flood": {
         "nl": "Je stuurt veel berichten snel achter elkaar. Wacht even en stuur je vraag daarna "
         "opnieuw.",

@@ -14,6 +14,7 @@ from __future__ import annotations
 __all__ = ["Desk"]
 
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -37,10 +38,11 @@ from loketbot.conversation.state import (
 )
 from loketbot.conversation.texts import say
 from loketbot.service.answertime import Promise
-from loketbot.service.flood import FloodGuard
+from loketbot.service.flood import PRUNE_SECONDS, FloodGuard
 from loketbot.service.metrics import MATCH_SECONDS
 from loketbot.service.routing import contact_line, route, theme_of
 from loketbot.service.tickets import CARD_CHANNEL, card_payload
+from loketbot.store.guards import MAX_KEY
 from loketbot.store.models import Handoff
 from loketbot.store.organisation import initiative_of, mark_helped, routing_facts, save_profile
 from loketbot.store.store import ChatKey, HandoffRecord, Store, Turn
@@ -91,6 +93,7 @@ class Desk:
         self.clock = clock
         self.flood = FloodGuard(flood_limit) if flood_limit and flood_limit != OFF else None
         self._admitted: OrderedDict[int, None] = OrderedDict()
+        self._pruned = 0.0  # when this process last pruned the shared flood counts
 
     def use(self, dialogue: Dialogue) -> None:
         """Swap in a dialogue built from newly loaded knowledge."""
@@ -110,6 +113,13 @@ class Desk:
         whose button was pressed: its buttons are removed so they cannot be pressed twice.
         """
         turn_id = str(update_id) if update_id is not None else uuid.uuid4().hex
+        # On a database several instances share, the chat's messages are also counted there,
+        # in the turn (once per update: not again when a stored-then-retried one comes back).
+        shared = (
+            self.flood is not None
+            and self.store.shared
+            and (update_id is None or update_id not in self._admitted)
+        )
         verdict = self._flood_verdict(key, update_id)
         if verdict != "ok":
             return await self._refuse(key, turn_id, notice=verdict == "notice")
@@ -119,6 +129,8 @@ class Desk:
             if update_id is not None and turn.seen_update(update_id):
                 log.info("update %s for %s already handled", update_id, key.channel)
                 return []
+            if shared and self._over_shared_limit(turn, key):
+                return self._refuse_in(turn, key, turn_id)
             return self._decide(turn, key, dialogue, inbound, turn_id, pressed_message_id)
 
         replies = await self.store.run_turn(key, body)
@@ -267,6 +279,42 @@ class Desk:
                 self._admitted.popitem(last=False)
         return verdict
 
+    def _over_shared_limit(self, turn: Turn, key: ChatKey) -> bool:
+        """The chat's messages counted in the shared database, over every instance (in the
+        turn: its lock on the conversation makes the count exact, at the cost of a statement
+        or two in a transaction that runs anyway)."""
+        assert self.flood is not None
+        windows = self.flood.windows
+        prune = time.monotonic() - self._pruned >= PRUNE_SECONDS
+        if prune:
+            self._pruned = time.monotonic()
+        counts = turn.count_event(
+            f"flood:{key.channel}:{key.external_id}"[:MAX_KEY],
+            now=self.clock(),
+            windows=[window for _, window in windows],
+            prune=prune,
+        )
+        return any(count > limit for count, (limit, _) in zip(counts, windows, strict=True))
+
+    def _refuse_in(self, turn: Turn, key: ChatKey, turn_id: str) -> list[Reply]:
+        """Over the shared limit, found in the turn: a notice once (from this instance), else
+        nothing; the message itself is not handled or stored."""
+        assert self.flood is not None
+        if self.flood.refuse(key.channel, key.external_id) != "notice":
+            log.debug("flood: message of %s chat %s dropped", key.channel, key.external_id)
+            return []
+        log.info("flood: a %s chat is over the shared limit; it gets one notice", key.channel)
+        return [self._notice(turn, key, turn_id)]
+
+    def _notice(self, turn: Turn, key: ChatKey, turn_id: str) -> Reply:
+        reply = Reply(say("flood", Conversation.from_json(turn.state).lang))
+        turn.add_outbox(
+            "message",
+            {"text": reply.text, "buttons": []},
+            key=f"flood:{key.channel}:{key.external_id}:{turn_id}",
+        )
+        return reply
+
     async def _refuse(self, key: ChatKey, turn_id: str, *, notice: bool) -> list[Reply]:
         """A message over the flood limit: not handled; the first one in a while gets a notice."""
         if not notice:
@@ -275,13 +323,7 @@ class Desk:
         log.info("flood: a %s chat is over the limit; it gets one notice", key.channel)
 
         def body(turn: Turn) -> Reply:
-            reply = Reply(say("flood", Conversation.from_json(turn.state).lang))
-            turn.add_outbox(
-                "message",
-                {"text": reply.text, "buttons": []},
-                key=f"flood:{key.channel}:{key.external_id}:{turn_id}",
-            )
-            return reply
+            return self._notice(turn, key, turn_id)
 
         reply = await self.store.run_turn(key, body)
         self.on_commit()

@@ -1,8 +1,9 @@
 """The per-chat flood limit: a script that floods the bot is refused before it costs a turn.
 
-Counted in this process's memory (the `limits` package's MemoryStorage with a moving window):
-with N instances behind one bot, each counts on its own, so a chat may send N times the limit.
-That is enough to keep one chat from hogging the bot; nothing is stored about it.
+Counted first in this process's memory (the `limits` package's MemoryStorage with a moving
+window), which costs nothing and drops most of a flood. On a database several instances share
+(PostgreSQL), a message the memory let through is also counted there (Desk, store/guards.py),
+so a chat gets the limit once, not once per instance.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 __all__ = ["FloodGuard", "Verdict"]
 
 import time
+from datetime import timedelta
 from typing import Literal
 
 from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
@@ -63,4 +65,13 @@ class FloodGuard:
             for item in self._items:
                 self._limiter.hit(item, *ids)
             return "ok"
-        return "notice" if self._limiter.hit(self._notice, "notice", *ids) else "drop"
+        return self.refuse(channel, chat)
+
+    def refuse(self, channel: str, chat: str) -> Verdict:
+        """A message over a limit counted elsewhere: "notice" once per window, then "drop"."""
+        return "notice" if self._limiter.hit(self._notice, "notice", channel, chat) else "drop"
+
+    @property
+    def windows(self) -> list[tuple[int, timedelta]]:
+        """Each limit as (messages, window): for counting the same limits in a database."""
+        return [(item.amount, timedelta(seconds=item.get_expiry())) for item in self._items]

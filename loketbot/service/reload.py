@@ -45,7 +45,17 @@ class Reloader:
     def reload(self) -> list[Problem]:
         """Load and validate both folders; swap them in when clean. Returns the problems."""
         with self._lock:
-            return self._reload()
+            try:
+                return self._reload()
+            except Exception as exc:
+                # A reading bug must not reach the console as a 500 or SIGHUP as a lost task:
+                # the running set stays, and editors see the problem in the banner.
+                log.exception("reload failed")
+                problems = [
+                    Problem(str(self.knowledge_dir), 1, f"reload failed: {type(exc).__name__}")
+                ]
+                self.last_problems = problems
+                return problems
 
     def _reload(self) -> list[Problem]:
         content, problems = check_content(self.knowledge_dir, self.flows_dir)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[OutboxRecord, dict[str, Any]], Awaitable[dict[str, Any]]]
 Clock = Callable[[], datetime]
 MAX_BACKOFF = 60.0
+MAX_UNEXPECTED = 5  # attempts for a row whose delivery raises something unforeseen
 # Deliveries under way at once (each to another chat), and how long they may take to end
 # when the sender stops.
 MAX_SENDING = 64
@@ -164,6 +165,25 @@ class Sender:
         except DeliveryFailed as exc:
             log.warning("outbox %s to %s:%s given up: %s", row.id, row.channel, row.chat_id, exc)
             await self.store.outbox_dead(row.id, str(exc)[:200], now=self.clock())
+            return
+        except StoreError:
+            raise  # the database is away: the row stays leased and is tried again
+        except Exception as exc:
+            # A row the channel cannot even try (a malformed chat id or payload) would fail the
+            # same way every lease, forever: retried a few times, then given up and recorded.
+            error = f"unexpected {type(exc).__name__}"
+            log.debug("outbox %s: %s", row.id, error, exc_info=True)
+            if row.attempts + 1 >= MAX_UNEXPECTED:
+                log.warning(
+                    "outbox %s given up after %d attempts: %s", row.id, row.attempts + 1, error
+                )
+                await self.store.outbox_dead(row.id, error, now=self.clock())
+            else:
+                delay = min(MAX_BACKOFF, 2.0**row.attempts)
+                log.warning("outbox %s: %s; retry in %.0fs", row.id, error, delay)
+                await self.store.outbox_retry(
+                    row.id, error, not_before=self.clock() + timedelta(seconds=delay)
+                )
             return
         await self._record_sent(row, result)
 

@@ -20,13 +20,14 @@ __all__ = [
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Delete, Update, delete, exists, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from loketbot.store.guards import ConsoleSession, RateHit
 from loketbot.store.models import (
     Conversation,
     Feedback,
@@ -160,6 +161,11 @@ def purge_older(session: Session, cutoff: datetime) -> tuple[PurgeCounts, list[H
         )
     )
     chats = _remove_empty_chats(session, old_chat, cutoff)
+    # Login attempts (names, client addresses) and flood counts matter for minutes; they are
+    # pruned as new ones come in, and here whatever a quiet day left. Ended logins go too.
+    day_ago = utcnow() - timedelta(days=1)
+    session.execute(delete(RateHit).where(RateHit.at < max(cutoff, day_ago)))
+    session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < utcnow()))
     counts = PurgeCounts(messages, feedback, outbox, updates, len(tickets), conversations, chats)
     return counts, tickets
 

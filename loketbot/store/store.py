@@ -102,6 +102,12 @@ class Store:
         # each waiting out its own timeout in turn; the next write after it tries for real.
         self._away_until = 0.0
 
+    @property
+    def shared(self) -> bool:
+        """True when several instances may share this database (PostgreSQL, not SQLite): limits
+        that must hold across instances are then counted in it."""
+        return not self._sqlite
+
     @classmethod
     async def open(cls, url: str) -> Store:
         """Connect to `url`, bring the schema up to date and return the store."""

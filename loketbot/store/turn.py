@@ -13,7 +13,9 @@ __all__ = ["Turn", "open_turn"]
 
 import copy
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Insert, bindparam, insert, select, update
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from loketbot.errors import StoreError
 from loketbot.store.engine import insert_ignoring_conflict
+from loketbot.store.guards import count_event
 from loketbot.store.models import (
     DIRECTIONS,
     Conversation,
@@ -248,6 +251,12 @@ class Turn:
         statement = _upserts(self._connection.dialect.name).update_seen
         values = {"channel": self._key.channel, "update_id": update_id, "created_at": utcnow()}
         return self._connection.execute(statement, values).rowcount != 1
+
+    def count_event(
+        self, key: str, *, now: datetime, windows: Sequence[timedelta], prune: bool
+    ) -> list[int]:
+        """Count one event under `key` (the flood limit) in this turn; the counts per window."""
+        return count_event(self._connection, key, now=now, windows=windows, prune=prune)
 
     def latest_handoff(self) -> HandoffRecord | None:
         """The newest handoff of this conversation, or None."""

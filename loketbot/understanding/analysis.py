@@ -46,9 +46,17 @@ def normalise(text: str) -> str:
     return folded
 
 
+# Bounds that keep the work per message small whatever arrives: splitting compounds and
+# correcting typos cost more than linear time in a word's length (one 200,000-character
+# "word" took 35 s), and no question needs more words than this to be understood. The longest
+# Dutch words people type are around 40 letters.
+MAX_WORD = 48
+MAX_TOKENS = 400
+
+
 def tokens(text: str) -> list[str]:
-    """Normalised words of `text`."""
-    return normalise(text).split()
+    """Normalised words of `text`: at most MAX_TOKENS, each cut at MAX_WORD characters."""
+    return [word[:MAX_WORD] for word in normalise(text).split()[:MAX_TOKENS]]
 
 
 class Analyzer:

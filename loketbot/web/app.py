@@ -21,6 +21,7 @@ from aiohttp import web
 
 from loketbot.errors import ConfigError, StoreError
 from loketbot.store.store import Store
+from loketbot.web import headers
 from loketbot.web.context import CONSOLE, Console
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def create_app(
     app = web.Application(client_max_size=1024**2)
     app[STORE] = store
     app[VERSION] = version
+    headers.setup(app)
     app.router.add_get("/healthz", healthz)
     if webhook is not None:
         app[WEBHOOK] = webhook
@@ -116,7 +118,9 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         await request.app[STORE].ping()
     except StoreError as exc:
-        return web.json_response({"ok": False, "database": str(exc)}, status=503)
+        # Anyone may ask: the driver, host, port and database name go to the log only.
+        log.warning("healthz: %s", exc)
+        return web.json_response({"ok": False, "database": "unavailable"}, status=503)
     return web.json_response({"ok": True, "database": "ok", "knowledge": request.app[VERSION]()})
 
 
@@ -129,10 +133,13 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="forbidden")
     try:
         data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested thousands deep, which no update is.
         raise web.HTTPBadRequest(text="expected a JSON update") from None
-    if not isinstance(data, dict) or "update_id" not in data:
-        raise web.HTTPBadRequest(text="expected a JSON update")
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**63:
+        # Update ids are positive integers; anything else is stored nowhere and not retried.
+        raise web.HTTPBadRequest(text="expected a JSON update with an integer update_id")
     if not await route.feed(data):
         # The turn could not be stored; Telegram delivers the update again later.
         raise web.HTTPServiceUnavailable(text="temporarily unavailable, retry later")

@@ -9,18 +9,22 @@ __all__ = [
     "check_csrf",
     "current_user",
     "flash",
+    "id_or_404",
     "page_context",
+    "parse_id",
     "require",
     "setup",
 ]
 
 import asyncio
 import hmac
+import ipaddress
 import logging
 import secrets
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,10 +33,20 @@ from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
 from aiohttp_session import setup as session_setup
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from yarl import URL
 
 from loketbot.service.officers import hash_password, verify_password
-from loketbot.store.store import OfficerRecord
+from loketbot.store.guards import (
+    count_hits,
+    drop_hits,
+    end_session,
+    hit,
+    session_officer,
+    start_session,
+)
+from loketbot.store.store import OfficerRecord, Store
 from loketbot.web.context import CONSOLE
+from loketbot.web.headers import csp_nonce
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +54,18 @@ SESSION_SECONDS = 8 * 3600
 COOKIE_NAME = "loketbot"
 MAX_FAILURES = 5
 WINDOW_SECONDS = 15 * 60
+MAX_NEXT = 2000  # a longer `next` is no page of ours
+MAX_NAME = 200  # longer login names are refused before any work (and never become a key)
+MAX_PASSWORD = 1024
+MAX_FIELD = 50_000  # characters in any one form field: far above any answer or entry
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers; a bigger number names nothing
 
 # Paths anyone may reach; the webhook path is added by create_app (Telegram has no session).
 PUBLIC: web.AppKey[set[str]] = web.AppKey("public_paths")
 THROTTLE: web.AppKey[Throttle] = web.AppKey("login_throttle")
 
 _USER = "officer"  # session key: the officer's name
+_SID = "sid"  # session key: the login's token, whose row in console_sessions must still exist
 _CSRF = "csrf"
 _FLASHES = "flashes"
 # The user looked up once per request (the middleware, then the view).
@@ -54,54 +74,81 @@ _CACHED_USER: web.RequestKey[OfficerRecord | None] = web.RequestKey("loketbot_us
 _dummy_hash: str | None = None
 
 
-class Throttle:
-    """Failed logins per name and per remote address in a sliding window.
+@dataclass(frozen=True)
+class Attempt:
+    """One login attempt as the throttle counted it: its rows, and how long to wait if refused."""
 
-    Kept in memory: one console process serves the officers, and a restart only forgets recent
-    failures (worst case an attacker gets 5 more tries per restart), so no table is needed.
+    ids: list[int]
+    wait: float  # seconds; 0 when the password may be checked
+
+
+class Throttle:
+    """Password checks per name and per address in a sliding window, kept in the database.
+
+    Each attempt is counted *before* its password is checked and committed, so concurrent
+    attempts cannot all pass a check that only looked at finished ones, and every instance on
+    the database counts the same attempts. A refused attempt is uncounted again (no password
+    was checked), so hammering a locked name does not lengthen its lock.
     """
 
     def __init__(
         self,
+        store: Store,
         *,
         limit: int = MAX_FAILURES,
         window: float = WINDOW_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.store = store
         self.limit = limit
         self.window = window
         self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
 
-    def _recent(self, key: str) -> deque[float]:
-        times = self._failures.get(key)
-        if times is None:
-            return deque()
-        cutoff = self.clock() - self.window
-        while times and times[0] <= cutoff:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-        return times
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
 
-    def wait(self, *keys: str) -> float:
-        """Seconds until a login for these keys may be tried again; 0 when it may now."""
-        longest = 0.0
+    async def attempt(self, *keys: str) -> Attempt:
+        """Count one attempt under every key; refused (wait > 0) when any is over the limit."""
+        now = self._now()
+        window = timedelta(seconds=self.window)
+        ids = await hit(self.store, keys, now=now, keep=window)
+        wait = 0.0
         for key in keys:
-            times = self._recent(key)
-            if len(times) >= self.limit:
-                longest = max(longest, times[-self.limit] + self.window - self.clock())
-        return max(longest, 0.0)
+            (count,), oldest = await count_hits(self.store, key, now=now, windows=[window])
+            if count > self.limit and oldest is not None:
+                wait = max(wait, self.window - (now - oldest).total_seconds(), 1.0)
+        if wait > 0:
+            await drop_hits(self.store, ids=ids)
+        return Attempt(ids, wait)
 
-    def fail(self, *keys: str) -> None:
-        """Count one failed login for each key."""
-        now = self.clock()
-        for key in keys:
-            self._failures.setdefault(key, deque()).append(now)
+    async def succeeded(self, attempt: Attempt, name_key: str) -> None:
+        """A right password: its attempt does not count, nor do the name's earlier failures."""
+        await drop_hits(self.store, ids=attempt.ids, key=name_key)
 
-    def clear(self, key: str) -> None:
-        """Forget the failures of one key (the name, after a successful login)."""
-        self._failures.pop(key, None)
+
+def client_address(request: web.Request, trusted: Sequence[str] = ()) -> str:
+    """Who is asking, for the per-address count: the peer, or behind a trusted proxy the last
+    address it put in X-Forwarded-For. An IPv6 address counts as its /64, because one home or
+    server gets a whole /64 and could otherwise take a fresh address for every attempt."""
+    networks = [ipaddress.ip_network(item, strict=False) for item in trusted]
+    chain = [request.remote or "-"]
+    if networks:
+        forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
+        chain = [part.strip() for part in forwarded.split(",") if part.strip()] + chain
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+    # From the peer back towards the client: skip our own proxies, stop at the first other.
+    for item in reversed(chain):
+        try:
+            address = ipaddress.ip_address(item)
+        except ValueError:
+            return "-" if address is None else str(address)
+        if not any(address in network for network in networks):
+            break
+    if address is None:
+        return "-"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else address)
 
 
 def setup(app: web.Application, *, session_key: bytes, cookie_secure: bool) -> None:
@@ -118,7 +165,7 @@ def setup(app: web.Application, *, session_key: bytes, cookie_secure: bool) -> N
     session_setup(app, storage)
     app.middlewares.append(require_session)
     app.setdefault(PUBLIC, set()).update({"/login", "/healthz", "/metrics"})
-    app[THROTTLE] = Throttle()
+    app[THROTTLE] = Throttle(app[CONSOLE].store)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
@@ -148,9 +195,18 @@ async def current_user(request: web.Request) -> OfficerRecord | None:
         return request[_CACHED_USER]
     session = await get_session(request)
     name = session.get(_USER)
+    sid = session.get(_SID)
     user = None
-    if isinstance(name, str):
-        found = await request.app[CONSOLE].store.officer_by_name(name)
+    if isinstance(name, str) or isinstance(sid, str):
+        store = request.app[CONSOLE].store
+        # The cookie alone is not enough: its login must still be live in the database, so a
+        # logout (on any instance) ends it even for someone who kept a copy of the cookie.
+        live = (
+            await session_officer(store, sid, now=datetime.now(UTC))
+            if isinstance(sid, str)
+            else None
+        )
+        found = await store.officer_by_name(name) if live is not None and live == name else None
         if found is not None and found.password_hash:
             user = found
         else:
@@ -190,7 +246,32 @@ async def check_csrf(request: web.Request) -> dict[str, str]:
         or not hmac.compare_digest(given.encode(), expected.encode())
     ):
         raise web.HTTPForbidden(text="Dit formulier is verlopen. Laad de pagina opnieuw.")
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    if any(len(value) > MAX_FIELD for value in form.values() if isinstance(value, str)):
+        raise web.HTTPRequestEntityTooLarge(
+            MAX_FIELD, len(max(fields.values(), key=len)), text="Een veld is te lang."
+        )
+    return fields
+
+
+def parse_id(value: str | None) -> int | None:
+    """A ticket or suggestion number from a form or URL: ASCII digits, in range; else None.
+
+    str.isdigit() and int() also take Unicode digits ("١" is 1) and numbers the database
+    cannot hold (SQLite raises OverflowError: a 500).
+    """
+    if not value or len(value) > 10 or not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
+
+
+def id_or_404(value: str, what: str) -> int:
+    """parse_id, or 404 Not Found: no such number can exist."""
+    number = parse_id(value)
+    if number is None:
+        raise web.HTTPNotFound(text=f"{what} {value[:12]} bestaat niet.")
+    return number
 
 
 async def flash(request: web.Request, message: str) -> None:
@@ -203,7 +284,12 @@ async def page_context(request: web.Request, user: OfficerRecord | None) -> dict
     """What base.html needs: the user, the CSRF token and the flashes (shown once)."""
     session = await get_session(request)
     flashes = session.pop(_FLASHES, [])
-    context: dict[str, Any] = {"user": user, "csrf": _csrf_token(session), "flashes": flashes}
+    context: dict[str, Any] = {
+        "user": user,
+        "csrf": _csrf_token(session),
+        "flashes": flashes,
+        "csp_nonce": csp_nonce(request),
+    }
     console = request.app.get(CONSOLE)
     if user is not None and user.role == "editor" and console is not None:
         # An editor sees a refused reload on every page until the files are mended.
@@ -217,10 +303,24 @@ def _home(user: OfficerRecord) -> str:
 
 
 def _safe_next(value: str | None) -> str | None:
-    """Only a path on this site: no scheme, no host, no `//evil`."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return None
+    """Only a path on this site, as the Location header will carry it; otherwise None.
+
+    Parsed, not pattern-matched: yarl drops tabs and newlines, so `/\t/evil.example` becomes
+    the protocol-relative `//evil.example`. What is checked is the URL as it will be sent.
+    """
+    if not value or len(value) > MAX_NEXT:
+        return None
+    try:
+        url = URL(value)
+        shown = str(url)
+        again = URL(shown)
+    except ValueError:
+        return None
+    if url.scheme or url.host is not None or again.scheme or again.host is not None:
+        return None
+    if not shown.startswith("/") or shown.startswith("//"):
+        return None
+    return shown
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
@@ -240,11 +340,17 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await check_csrf(request)
     name = form.get("name", "").strip()
     password = form.get("password", "")
-    next_path = form.get("next", "")
+    next_path = form.get("next", "")[:MAX_NEXT]
+    if len(name) > MAX_NAME or len(password) > MAX_PASSWORD or not name:
+        # No officer has such a name: refused before it costs a hash, a row or a key.
+        return await _login_form(
+            request, name[:MAX_NAME], next_path, "Naam of wachtwoord klopt niet.", status=400
+        )
     throttle = request.app[THROTTLE]
-    # request.remote is the proxy when behind one; the per-name count still holds then.
-    keys = (f"name:{name.casefold()}", f"addr:{request.remote or '-'}")
-    wait = throttle.wait(*keys)
+    address = client_address(request, request.app[CONSOLE].trusted_proxies)
+    keys = (f"login-name:{name.casefold()}", f"login-addr:{address}")
+    attempt = await throttle.attempt(*keys)
+    wait = attempt.wait
     if wait > 0:
         log.warning("login refused: too many failed attempts (%s)", keys[1])
         minutes = max(1, round(wait / 60))
@@ -255,20 +361,29 @@ async def login(request: web.Request) -> web.StreamResponse:
             f"Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw.",
             status=429,
         )
-    officer = await request.app[CONSOLE].store.officer_by_name(name) if name else None
+    store = request.app[CONSOLE].store
+    officer = await store.officer_by_name(name)
     stored = officer.password_hash if officer is not None else None
     # argon2 takes tens of milliseconds: off the event loop. An unknown name is checked against
     # a dummy hash so the answer takes as long and does not tell which names exist.
     ok = await asyncio.to_thread(verify_password, stored or _dummy(), password)
     if officer is None or not stored or not ok:
-        throttle.fail(*keys)
         log.warning("failed console login (%s)", keys[1])
         return await _login_form(
             request, name, next_path, "Naam of wachtwoord klopt niet.", status=200
         )
-    throttle.clear(keys[0])
+    await throttle.succeeded(attempt, keys[0])
+    token = secrets.token_urlsafe(32)
+    await start_session(
+        store,
+        token,
+        officer.name,
+        now=datetime.now(UTC),
+        lifetime=timedelta(seconds=SESSION_SECONDS),
+    )
     session = await new_session(request)  # a fresh session: no fixation of an old one
     session[_USER] = officer.name
+    session[_SID] = token
     _csrf_token(session)
     request[_CACHED_USER] = officer
     log.info("console login by %s", officer.name)
@@ -294,5 +409,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     """End the session (POST with CSRF, so no other site can log someone out)."""
     await check_csrf(request)
     session = await get_session(request)
+    sid = session.get(_SID)
+    if isinstance(sid, str):
+        await end_session(request.app[CONSOLE].store, sid)
     session.invalidate()
     raise web.HTTPFound("/login?out=1")

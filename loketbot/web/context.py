@@ -25,6 +25,9 @@ class Console:
     session_key: bytes  # a Fernet key (32 url-safe base64 bytes) for the encrypted cookie
     cookie_secure: bool  # True behind https: the session cookie is then sent over https only
     on_commit: Callable[[], None] = lambda: None  # wakes the outbox sender after an action
+    # Proxies (addresses or networks) whose X-Forwarded-For names the client, for the login
+    # throttle's per-address count; without them every user behind a proxy shares its address.
+    trusted_proxies: tuple[str, ...] = ()
 
     def shown(self, problems: list[Problem]) -> list[Problem]:
         """Name files relative to the folder above knowledge/, as `kb check` users know them."""

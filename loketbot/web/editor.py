@@ -22,7 +22,7 @@ from loketbot.store.models import utcnow
 from loketbot.store.suggestions import mark_suggestion, suggestions
 from loketbot.understanding.grouping import Group, group_questions
 from loketbot.understanding.language import LanguageGuesser
-from loketbot.web.auth import check_csrf, flash, page_context, require
+from loketbot.web.auth import check_csrf, flash, id_or_404, page_context, parse_id, require
 from loketbot.web.context import CONSOLE, Console
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/editor/entries/{id:[a-z0-9-]{1,100}}/reviewed", post_reviewed)
     app.router.add_get("/editor/entries/new", new_entry_form)
     app.router.add_post("/editor/entries/new", post_new_entry)
-    app.router.add_post("/editor/suggestions/{id:\\d+}/dismiss", dismiss_suggestion)
+    app.router.add_post("/editor/suggestions/{id:[0-9]{1,10}}/dismiss", dismiss_suggestion)
     app.router.add_post("/editor/reload", post_reload)
 
 
@@ -152,7 +152,8 @@ async def post_examples(request: web.Request) -> web.Response:
             if not problems:
                 problems = await asyncio.to_thread(reloader.reload)
     if problems:
-        log.info("editor %s: adding examples to %s refused", user.name, entry_id)
+        # %r: the id comes from the form, and a raw newline in it would forge a log line.
+        log.info("editor %s: adding examples to %r refused", user.name, entry_id[:100])
         return await _refused(request, user, problems)
     log.info("editor %s added %d example(s) to %s", user.name, len(texts), entry_id)
     await flash(
@@ -230,8 +231,8 @@ async def new_entry_form(request: web.Request) -> web.Response:
     questions = [q.strip() for q in request.query.getall("q", []) if q.strip()]
     values["examples_nl"] = "\n".join(questions)
     suggestion_id = request.query.get("suggestion", "")
-    if suggestion_id.isdigit():
-        wanted = int(suggestion_id)
+    wanted = parse_id(suggestion_id)
+    if wanted is not None:
         for item in await suggestions(request.app[CONSOLE].store):
             if item.id == wanted:
                 values["examples_nl"] = item.question.strip()
@@ -308,12 +309,13 @@ async def post_new_entry(request: web.Request) -> web.Response:
         if not problems:
             problems = await asyncio.to_thread(reloader.reload)
     if problems:
-        log.info("editor %s: new entry %s refused", user.name, entry_id)
+        log.info("editor %s: new entry %r refused", user.name, entry_id[:100])
         problems = console.shown(problems)
         return await _render_new(request, user, values, problems=problems, status=422)
     suggestion = values.get("suggestion", "")
-    if suggestion.isdigit():
-        await mark_suggestion(console.store, int(suggestion), "used")
+    used = parse_id(suggestion)
+    if used is not None:
+        await mark_suggestion(console.store, used, "used")
     log.info("editor %s added entry %s", user.name, entry_id)
     await flash(
         request, f"Nieuw item {entry_id} staat in {KIND_FILES[kind]}. De bot gebruikt het nu."
@@ -341,7 +343,9 @@ async def dismiss_suggestion(request: web.Request) -> web.Response:
     await check_csrf(request)
     try:
         await mark_suggestion(
-            request.app[CONSOLE].store, int(request.match_info["id"]), "dismissed"
+            request.app[CONSOLE].store,
+            id_or_404(request.match_info["id"], "Suggestie"),
+            "dismissed",
         )
     except StoreError:
         raise web.HTTPNotFound(text="Deze suggestie bestaat niet.") from None

@@ -27,7 +27,7 @@ from loketbot.store.organisation import TeamRecord, teams
 from loketbot.store.privacy import ANONYMOUS
 from loketbot.store.store import ChatKey, HandoffRecord, Store
 from loketbot.store.suggestions import add_suggestion
-from loketbot.web.auth import check_csrf, flash, page_context, require
+from loketbot.web.auth import check_csrf, flash, id_or_404, page_context, require
 from loketbot.web.context import CONSOLE, Console
 
 log = logging.getLogger(__name__)
@@ -73,12 +73,12 @@ def setup(app: web.Application) -> None:
     app.on_shutdown.append(_close_streams)
     app.router.add_get("/", queue, name="queue")
     app.router.add_get("/events", events)
-    app.router.add_get(r"/tickets/{ticket:\d+}", ticket_page, name="ticket")
-    app.router.add_post(r"/tickets/{ticket:\d+}/claim", claim)
-    app.router.add_post(r"/tickets/{ticket:\d+}/answer", answer)
-    app.router.add_post(r"/tickets/{ticket:\d+}/close", close)
-    app.router.add_post(r"/tickets/{ticket:\d+}/reopen", reopen)
-    app.router.add_post(r"/tickets/{ticket:\d+}/pass", pass_on)
+    app.router.add_get(r"/tickets/{ticket:[0-9]{1,10}}", ticket_page, name="ticket")
+    app.router.add_post(r"/tickets/{ticket:[0-9]{1,10}}/claim", claim)
+    app.router.add_post(r"/tickets/{ticket:[0-9]{1,10}}/answer", answer)
+    app.router.add_post(r"/tickets/{ticket:[0-9]{1,10}}/close", close)
+    app.router.add_post(r"/tickets/{ticket:[0-9]{1,10}}/reopen", reopen)
+    app.router.add_post(r"/tickets/{ticket:[0-9]{1,10}}/pass", pass_on)
 
 
 async def _close_streams(app: web.Application) -> None:
@@ -246,7 +246,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 def _number(request: web.Request) -> int:
-    return int(request.match_info["ticket"])
+    return id_or_404(request.match_info["ticket"], "Ticket")
 
 
 async def _record(console: Console, number: int) -> HandoffRecord:
@@ -283,6 +283,12 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
         "candidates": candidates,
         "transcript": await console.store.transcript(ChatKey(record.channel, record.external_id)),
         "history": await console.store.ticket_events(record.ticket),
+        # Rows Telegram refused for good (blocked bot, unknown chat): the officer should know.
+        "undelivered": len(
+            await console.store.outbox_rows(
+                channel=record.channel, chat_id=record.external_id, status="dead"
+            )
+        ),
         "event_nl": EVENT_NL,
         # One token per rendered form: posting the same form twice answers once.
         "answer_key": uuid.uuid4().hex,

@@ -39,6 +39,7 @@ async def serve_console(
         reloader=reloader,
         session_key=session_key(settings.session_key),
         cookie_secure=settings.cookie_secure,
+        trusted_proxies=settings.trusted_proxies,
         on_commit=sender.wake,
     )
     app = create_app(store=store, version=lambda: desk.dialogue.knowledge.version, console=console)
