@@ -103,3 +103,23 @@ def test_flow_survives_kill_9_and_continues_at_the_same_question(tmp_path: Path)
         proc.wait(timeout=10)
     resumed = chat(db, "charlios\n")
     assert "Waar gaat je vraag vooral over" in resumed.stdout, resumed.stdout + resumed.stderr
+
+
+def test_chat_console_keeps_its_session_key_beside_the_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`loketbot chat --console` without LOKETBOT_SESSION_KEY: logins survive a restart, and
+    nothing is said at WARNING (which the terminal would show in the chat)."""
+    from loketbot.config import load_settings
+    from loketbot.web.serve import _chat_session_key
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"
+    settings = load_settings({"LOKETBOT_DATABASE_URL": url}, toml_path=tmp_path / "none.toml")
+    with caplog.at_level("INFO"):
+        first = _chat_session_key(settings)
+        again = _chat_session_key(settings)
+    assert first == again
+    kept = tmp_path / "chat.db.session-key"
+    assert kept.read_text().strip() == first.decode()
+    assert oct(kept.stat().st_mode & 0o777) == "0o600"
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
