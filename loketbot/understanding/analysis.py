@@ -91,6 +91,11 @@ class Analyzer:
                 for word in phrase.split():
                     vocab.setdefault(word, set()).add("nl")
         self._english_only = frozenset(w for w, langs in vocab.items() if langs == {"en"})
+        # The words of each language's phrases (not the synonyms): what language.py reads.
+        self.words_by_lang: dict[str, set[str]] = {lang: set() for lang in texts}
+        for lang, phrases in texts.items():
+            for phrase in phrases:
+                self.words_by_lang[lang].update(self._phrase_tokens[phrase])
         self._vocab = frozenset(vocab)
         # Long words only: short ones are too easily "corrected" into a different word.
         self._typo_choices = sorted(w for w in vocab if len(w) >= 4)

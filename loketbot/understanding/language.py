@@ -8,7 +8,7 @@ and no 97 MB of language models in memory.
 
 from __future__ import annotations
 
-__all__ = ["LanguageGuesser"]
+__all__ = ["LanguageGuesser", "guesser_for"]
 
 from collections.abc import Iterable, Mapping
 
@@ -26,14 +26,13 @@ DOMINANCE = 2
 class LanguageGuesser:
     """Guesses nl or en for a message, and says whether it is sure."""
 
-    def __init__(self, phrases: Mapping[str, Iterable[str]]) -> None:
-        """`phrases`: the knowledge's example phrasings per language ("nl", "en")."""
+    def __init__(self, words_by_lang: Mapping[str, Iterable[str]]) -> None:
+        """`words_by_lang`: the (normalised) words of the knowledge's phrasings per language."""
         words: dict[str, set[str]] = {"nl": set(), "en": set()}
         for lang, name in (("nl", "dutch"), ("en", "english")):
             for word in get_stop_words(name):
                 words[lang].update(tokens(word))
-            for phrase in phrases.get(lang, ()):
-                words[lang].update(tokens(phrase))
+            words[lang].update(words_by_lang.get(lang, ()))
         self._only = {
             "nl": frozenset(words["nl"] - words["en"]),
             "en": frozenset(words["en"] - words["nl"]),
@@ -52,3 +51,10 @@ class LanguageGuesser:
         if nl >= MIN_HITS and nl > DOMINANCE * en:
             return "nl", True
         return fallback, False
+
+
+def guesser_for(phrases: Mapping[str, Iterable[str]]) -> LanguageGuesser:
+    """A guesser from phrasings per language (tokenised here), for callers without a Matcher."""
+    return LanguageGuesser(
+        {lang: {w for p in texts for w in tokens(p)} for lang, texts in phrases.items()}
+    )

@@ -96,8 +96,7 @@ class Matcher:
                 if lang in entry.title:
                     texts[lang].append(entry.title[lang])
         self.analyzer = Analyzer(texts, knowledge.synonyms)
-        examples = {lang: [t for e in self._entries for t in e.examples[lang]] for lang in LANGS}
-        self.languages = LanguageGuesser(examples)
+        self.languages = LanguageGuesser(self.analyzer.words_by_lang)
         self._small_talk = frozenset(
             i for i, e in enumerate(self._entries) if e.id in ("system-greeting", "system-thanks")
         )
@@ -125,14 +124,14 @@ class Matcher:
                         examples.append((index, lang, phrase_terms))
             names = [text for lang in LANGS for text in entry.keywords[lang]]
             names += [entry.title[lang] for lang in entry.title]
+            named: set[str] = set()
             for text in names:
                 phrase_terms = frozenset(self.analyzer.terms(text, correct=False))
                 counts.update(phrase_terms)
-                key_words |= phrase_terms
+                named |= phrase_terms
+            key_words |= named
             entry_terms.append(counts)
-            self._named_by.append(
-                frozenset(t for text in names for t in self.analyzer.terms(text, correct=False))
-            )
+            self._named_by.append(frozenset(named))
         count = len(self._entries)
         df: Counter[str] = Counter()
         for counts in entry_terms:

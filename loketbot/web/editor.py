@@ -21,7 +21,7 @@ from loketbot.store.insight import unknown_questions
 from loketbot.store.models import utcnow
 from loketbot.store.suggestions import mark_suggestion, suggestions
 from loketbot.understanding.grouping import Group, group_questions
-from loketbot.understanding.language import LanguageGuesser
+from loketbot.understanding.language import guesser_for
 from loketbot.web.auth import check_csrf, flash, id_or_404, page_context, parse_id, require
 from loketbot.web.context import CONSOLE, Console
 
@@ -106,7 +106,7 @@ async def _render_unknown(
     knowledge = _knowledge(console)
     context = await page_context(request, user)
     # The language the questions are written in, so English ones become English examples.
-    guesser = LanguageGuesser(
+    guesser = guesser_for(
         {lang: [t for e in knowledge.entries for t in e.examples[lang]] for lang in LANGS}
     )
     shown = groups[:MAX_GROUPS]
