@@ -580,3 +580,16 @@ async def test_purge_removes_stale_attempts_and_ended_logins(store: Store) -> No
     async with store.reading("count") as session:
         left = await session.scalar(select(func.count()).select_from(ConsoleSession))
     assert left == 1
+
+
+async def test_only_a_busy_chat_is_counted_in_the_shared_database(
+    store: Store, dialogue: Dialogue
+) -> None:
+    desk = Desk(store, dialogue)  # the default limit: 8 per 10 seconds; 30 per minute
+    quiet, busy = ChatKey("telegram", "1"), ChatKey("telegram", "2")
+    await desk.handle(quiet, Inbound(text="hallo"), update_id=1)
+    assert await _rows(store) == 0, "one message: no database work for the flood limit"
+    for n in range(5):
+        await desk.handle(busy, Inbound(text=f"vraag {n}"), update_id=10 + n)
+    # On PostgreSQL the 4th message (half the limit) writes 4 rows, the 5th one more.
+    assert await _rows(store) == (5 if store.shared else 0)

@@ -71,6 +71,13 @@ class FloodGuard:
         """A message over a limit counted elsewhere: "notice" once per window, then "drop"."""
         return "notice" if self._limiter.hit(self._notice, "notice", channel, chat) else "drop"
 
+    def local_counts(self, channel: str, chat: str) -> list[int]:
+        """The chat's messages this process admitted in each window (as in `windows`)."""
+        return [
+            item.amount - self._limiter.get_window_stats(item, channel, chat).remaining
+            for item in self._items
+        ]
+
     @property
     def windows(self) -> list[tuple[int, timedelta]]:
         """Each limit as (messages, window): for counting the same limits in a database."""

@@ -91,8 +91,9 @@ def count_event(
     now: datetime,
     windows: Sequence[timedelta],
     prune: bool,
+    events: int = 1,
 ) -> list[int]:
-    """Count one event under `key` and return its events in each window, on `connection`.
+    """Count `events` events under `key` and return its events in each window, on `connection`.
 
     Run inside a turn (the flood limit): the turn's lock on the conversation serialises one
     chat's messages over every instance, so the count is exact, and it costs an insert and a
@@ -109,9 +110,10 @@ def count_event(
     if connection.dialect.name == "postgresql":
         # One round trip: the insert rides along as a CTE. Its row is not yet visible to the
         # statement's own select, hence the + 1.
-        added = insert(table).values(key=key, at=now).returning(table.c.id).cte("added")
-        return [int(n) + 1 for n in connection.execute(counts.add_cte(added)).one()]
-    connection.execute(insert(table).values(key=key, at=now))
+        rows = [{"key": key, "at": now}] * events
+        added = insert(table).values(rows).returning(table.c.id).cte("added")
+        return [int(n) + events for n in connection.execute(counts.add_cte(added)).one()]
+    connection.execute(insert(table), [{"key": key, "at": now}] * events)
     return [int(n) for n in connection.execute(counts).one()]
 
 

@@ -253,10 +253,18 @@ class Turn:
         return self._connection.execute(statement, values).rowcount != 1
 
     def count_event(
-        self, key: str, *, now: datetime, windows: Sequence[timedelta], prune: bool
+        self,
+        key: str,
+        *,
+        now: datetime,
+        windows: Sequence[timedelta],
+        prune: bool,
+        events: int = 1,
     ) -> list[int]:
-        """Count one event under `key` (the flood limit) in this turn; the counts per window."""
-        return count_event(self._connection, key, now=now, windows=windows, prune=prune)
+        """Count `events` events under `key` (the flood limit) in this turn; counts per window."""
+        return count_event(
+            self._connection, key, now=now, windows=windows, prune=prune, events=events
+        )
 
     def latest_handoff(self) -> HandoffRecord | None:
         """The newest handoff of this conversation, or None."""
