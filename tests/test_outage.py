@@ -81,8 +81,9 @@ async def outage_run(
     await asyncio.sleep(2.0)  # give a duplicate every chance to show up
     stop.set()
     await officer
-    # offer, add?, ticket, notice, answer, and (issue 13) who the fixed contact is now
-    assert len(emu.sent(waiting)) - before == 6
+    # offer, add?, ticket, the offer to fill in the initiative's profile (issue 13), notice,
+    # answer, and who the fixed contact is now: each exactly once
+    assert len(emu.sent(waiting)) - before == 7
     return chats, tickets
 
 
