@@ -1,17 +1,25 @@
 """Issue 13 end to end: `loketbot serve` against the Bot API emulator, teams and officers set
 up with the CLI, on SQLite and PostgreSQL. A buurtfeest in Charlois reaches team Zuid's group
 and Anna; after Anna answers she is the initiator's fixed contact and gets the next ticket;
-a handover to Bram is told to the initiator once."""
+a handover to Bram is told to the initiator once. A ticket past its promise reminds, escalates
+and tells the initiator, each exactly once, although the bot is killed (-9) with each of those
+messages committed but not yet delivered."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from loketbot.store.models import Handoff
 
 from .botapi.emulator import BotApiEmulator
 from .conftest import ROOT
@@ -51,6 +59,7 @@ async def bot(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[B
             "LOKETBOT_WEB_PORT": str(free_port()),
             "LOKETBOT_EXPECTED_ANSWER": "2 werkdagen",
             "LOKETBOT_FLOOD_LIMIT": "off",
+            "LOKETBOT_DEADLINE_CHECK_SECONDS": "0.2",
         }
         # In the order a municipality would: teams, then officers with areas and themes.
         cli(env, "teams", "add", "Zuid", "--chat-id", str(ZUID), "--area", "Charlois,Feijenoord")
@@ -135,3 +144,74 @@ async def test_charlois_buurtfeest_reaches_zuid_and_anna_contact_and_handover(bo
     await emu.user_sends(USER, "/contact")
     await emu.wait_for_message(USER, "Je vaste contactpersoon is Bram")
     assert sum("nieuwe vaste contactpersoon" in m["text"] for m in emu.sent(USER)) == 1
+
+
+async def ticket_times(url: str, number: int, **values: datetime) -> dict[str, object]:
+    """Move a ticket's deadlines (the bot reads the real clock) and read its marks back."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            if values:
+                await conn.execute(update(Handoff).where(Handoff.id == number).values(**values))
+            row = (
+                await conn.execute(
+                    select(Handoff.due_at, Handoff.reminded_at, Handoff.escalated_at).where(
+                        Handoff.id == number
+                    )
+                )
+            ).one()
+        return dict(row._mapping)
+    finally:
+        await engine.dispose()
+
+
+async def kill_with_sends_held(bot: Bot, marked: str, chat: int, text: str) -> None:
+    """Wait until the deadline watcher has committed `marked` and its messages wait at the Bot
+    API, then kill -9, drop what was in flight and start again."""
+    url = bot.env["LOKETBOT_DATABASE_URL"]
+    for _ in range(200):
+        if (await ticket_times(url, 1))[marked] is not None and bot.emu.held():
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"{marked} never committed with a send in flight\n{bot.stderr()}")
+    bot.kill()
+    assert count(bot.emu, chat, text) == 0, "the kill came after delivery: nothing to prove"
+    await asyncio.sleep(0.5)  # the emulator notices the closed connection
+    bot.emu.release()  # the killed bot's held sends never reach "Telegram"
+    await bot.start()
+
+
+def count(emu: BotApiEmulator, chat: int, text: str) -> int:
+    return sum(text in m["text"] for m in emu.sent(chat))
+
+
+async def test_overdue_ticket_reminds_escalates_and_tells_once_across_kill_9(bot: Bot) -> None:
+    emu, url = bot.emu, bot.env["LOKETBOT_DATABASE_URL"]
+    await new_ticket(bot, "we willen een buurtfeest in Charlois, mag dat?")
+    await emu.wait_for_message(USER, "Je ticketnummer is 1")
+    await emu.wait_for_message(ZUID, "Ticket 1")
+    due = (await ticket_times(url, 1))["due_at"]
+    assert isinstance(due, datetime)
+    promised = due.replace(tzinfo=due.tzinfo or UTC) - datetime.now(UTC)
+    assert promised >= timedelta(days=2), "2 working days are at least 2 calendar days"
+
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    emu.hold("sendMessage")
+    await ticket_times(url, 1, remind_at=past)
+    await kill_with_sends_held(bot, "reminded_at", ZUID, "⏰")
+    await emu.wait_for_message(ANNA, "⏰ Ticket 1", timeout=30)
+    await emu.wait_for_message(ZUID, "⏰ Ticket 1")
+
+    emu.hold("sendMessage")
+    await ticket_times(url, 1, due_at=past)
+    await kill_with_sends_held(bot, "escalated_at", USER, "Het duurt langer")
+    await emu.wait_for_message(USER, "Het duurt langer dan beloofd", timeout=30)
+    await emu.wait_for_message(ZUID, "⚠️ Ticket 1")
+    await emu.wait_for_message(CORA, "⚠️ Ticket 1")
+
+    await asyncio.sleep(2.0)  # five more looks by the watcher: give a repeat every chance
+    assert [count(emu, ANNA, "⏰"), count(emu, ZUID, "⏰")] == [1, 1]
+    assert [count(emu, ZUID, "⚠️"), count(emu, CORA, "⚠️")] == [1, 1]
+    assert count(emu, USER, "Het duurt langer dan beloofd") == 1
+    assert count(emu, SHARED, "Ticket 1") == 0, "a team's ticket stays out of the shared group"
