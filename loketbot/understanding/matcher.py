@@ -51,6 +51,9 @@ class Thresholds:
     # A word the knowledge has never seen counts at this share of the rarest word's weight:
     # one unknown word ("basisprincipes") must not push a clear question below the line.
     unknown_weight: float = 0.5
+    # When the bot is unsure, an out-of-scope anchor scoring at least this share of the top
+    # topic wins: asking "did you mean the subsidy?" about a benefit not paid helps nobody.
+    anchor_share: float = 1.0
     # A greeting or thanks opening a longer message is politeness, not the question.
     small_talk_max_words: int = 6
 
@@ -217,15 +220,15 @@ class Matcher:
         best = self._entries[best_index]
         score = round(best_score * 100, 1)
         if best.is_anchor:
-            # Someone else at the municipality handles it (the anchor says who), or, for an
-            # anchor without an answer, only a person can help.
-            if best.answer:
-                return Match(text, best.id, score, "redirect", (), lang, sure, candidates)
-            return Match(text, None, score, "handoff", (), lang, sure, candidates)
+            return self._anchor(text, best, score, lang, sure, candidates)
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         if best_score >= t.answer_above and best_score - runner_up >= t.answer_margin:
             action: Action = "flow" if best.flow else "answer"
             return Match(text, best.id, score, action, (), lang, sure, candidates)
+        anchor = next((i for i, s in ranked if self._entries[i].is_anchor), None)
+        if anchor is not None and dict(ranked)[anchor] >= best_score * t.anchor_share:
+            anchored = self._entries[anchor]
+            return self._anchor(text, anchored, score, lang, sure, candidates)
         topics = [i for i, _ in ranked if not self._entries[i].is_anchor]
         plausible = [i for i, s in ranked if s >= best_score * t.offer_share and i in topics]
         # Always a choice of two or more (the runner-up at least): one option is no question.
@@ -236,3 +239,18 @@ class Matcher:
         if len(offered) < 2:
             return Match(text, None, score, "handoff", (), lang, sure, candidates)
         return Match(text, best.id, score, "clarify", offered, lang, sure, candidates)
+
+    @staticmethod
+    def _anchor(
+        text: str,
+        anchor: Entry,
+        score: float,
+        lang: str,
+        sure: bool,
+        candidates: tuple[tuple[str, float], ...],
+    ) -> Match:
+        # Someone else at the municipality handles it (the anchor says who), or, for an
+        # anchor without an answer, only a person can help.
+        if anchor.answer:
+            return Match(text, anchor.id, score, "redirect", (), lang, sure, candidates)
+        return Match(text, None, score, "handoff", (), lang, sure, candidates)
