@@ -18,7 +18,7 @@ from loketbot.conversation.state import Inbound
 from loketbot.service.answertime import Promise, local_text, parse_promise
 from loketbot.service.deadlines import Deadlines
 from loketbot.service.desk import Desk
-from loketbot.service.organisation import hand_over
+from loketbot.service.organisation import hand_over, pass_target
 from loketbot.service.routing import route
 from loketbot.service.sender import Sender
 from loketbot.service.tickets import Tickets
@@ -80,6 +80,23 @@ def test_hours_promise_reminder_and_time_left() -> None:
 
 def _officer(i: int, name: str, **kw: Any) -> OfficerRecord:
     return OfficerRecord(i, name, kw.pop("role", "officer"), kw.pop("tg", None), None, **kw)
+
+
+def test_pass_target_reads_full_names_unique_first_names_and_teams() -> None:
+    def officer(n: int, name: str, role: str = "officer") -> OfficerRecord:
+        return OfficerRecord(n, name, role, None, None)
+
+    anna, anne, bram = officer(1, "Anna de Vries"), officer(2, "Anna Bakker"), officer(3, "Bram")
+    editor = officer(4, "Eva", "editor")
+    zuid = TeamRecord(1, "Zuid", ZUID, (), ())
+    people, known = [anna, anne, bram, editor], [zuid]
+    assert pass_target("anna  de vries", people, known) == (anna, None)
+    assert pass_target("BRAM", people, known) == (bram, None)
+    assert pass_target("team zuid", people, known) == (None, zuid)
+    assert pass_target("Zuid", people, known) == (None, zuid)
+    assert "Anna de Vries, Anna Bakker" in str(pass_target("Anna", people, known))
+    assert "Geen collega of team 'Eva'" in str(pass_target("Eva", people, known))
+    assert str(pass_target("team Noord", people, known)) == "Geen team 'Noord'."
 
 
 def test_route_prefers_contact_then_area_and_theme_else_coordinator() -> None:

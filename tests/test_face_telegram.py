@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from loketbot.store.models import Handoff
+from loketbot.store.store import Store
 
 from .botapi.emulator import BotApiEmulator
 from .conftest import ROOT
@@ -215,3 +216,30 @@ async def test_overdue_ticket_reminds_escalates_and_tells_once_across_kill_9(bot
     assert [count(emu, ZUID, "⚠️"), count(emu, CORA, "⚠️")] == [1, 1]
     assert count(emu, USER, "Het duurt langer dan beloofd") == 1
     assert count(emu, SHARED, "Ticket 1") == 0, "a team's ticket stays out of the shared group"
+
+
+async def test_an_officer_passes_a_ticket_on_in_the_group_with_a_note(bot: Bot) -> None:
+    emu = bot.emu
+    await new_ticket(bot, "we willen een buurtfeest in Charlois, mag dat?")
+    card = await emu.wait_for_message(ZUID, "Ticket 1")
+    await emu.user_sends(ZUID, "/doorzetten 1 Piet: weet jij dit?", user_id=ANNA)
+    await emu.wait_for_message(ZUID, "⛔ Geen collega of team 'Piet'")
+    await emu.user_sends(ZUID, "/doorzetten 1 bram: kent deze straat", user_id=ANNA)
+    await emu.wait_for_message(ZUID, "➡️ Ticket 1 is doorgegeven aan Bram Jansen")
+    await emu.wait_for_message(BRAM, "zette ticket 1 naar je door.\nNotitie: kent deze straat")
+    await emu.wait_for(
+        lambda: (
+            "Bij: Bram Jansen"
+            in next(m["text"] for m in emu.sent(ZUID) if m["message_id"] == card["message_id"])
+        )
+    )
+    # To the coordinator's team-less shared group: the card moves there.
+    cli(bot.env, "teams", "add", "Centrum")
+    await emu.user_sends(ZUID, "/doorzetten 1 team Centrum", user_id=BRAM)
+    await emu.wait_for_message(SHARED, "Ticket 1")
+    store = await Store.open(bot.env["LOKETBOT_DATABASE_URL"])
+    try:
+        passed = [e.text for e in await store.ticket_events(1) if e.kind == "passed"]
+    finally:
+        await store.close()
+    assert passed == ["naar Bram Jansen: kent deze straat", "naar team Centrum"]

@@ -48,6 +48,7 @@ from loketbot.conversation.texts import say
 from loketbot.errors import StoreError
 from loketbot.service.desk import Desk
 from loketbot.service.lanes import Lanes
+from loketbot.service.organisation import pass_target
 from loketbot.service.sender import DeliveryFailed, DeliveryRetry
 from loketbot.service.tickets import TicketError, Tickets
 from loketbot.store.organisation import teams
@@ -96,6 +97,11 @@ MAX_TICKET = 2**31 - 1  # ticket numbers are PostgreSQL integers
 _ANSWER = re.compile(r"^/antwoord(?:@\w+)?\s+([0-9]{1,10})\s+(.+)$", re.DOTALL | re.IGNORECASE)
 _CARD_TICKET = re.compile(r"^(?:Ticket|(?:Heropend, a|A)anvulling op ticket) ([0-9]{1,10})\b")
 _CLOSE = re.compile(r"^/sluit(?:@\w+)?\s+([0-9]{1,10})\s*$", re.IGNORECASE)
+# /doorzetten 12 Bram Jansen: notitie  — or "team Zuid"; the note is optional.
+_PASS = re.compile(
+    r"^/doorzetten(?:@\w+)?\s+([0-9]{1,10})\s+([^:\n]{1,200}?)\s*(?::\s*(.*))?$",
+    re.DOTALL | re.IGNORECASE,
+)
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -437,7 +443,8 @@ class TelegramChannel:
         return f"Ticket {number} {done}."
 
     async def on_group_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """An officer answers by replying to a card, or with /antwoord NR text and /sluit NR."""
+        """An officer answers by replying to a card, or with /antwoord NR text, /sluit NR and
+        /doorzetten NR name-or-team: note."""
         message = update.effective_message
         user = update.effective_user
         if message is None or message.text is None or user is None:
@@ -448,7 +455,10 @@ class TelegramChannel:
         number: int | None = None
         answer: str | None = None
         closing = False
-        if found := _ANSWER.match(text):
+        passing: tuple[str, str] | None = None
+        if found := _PASS.match(text):
+            number, passing = int(found.group(1)), (found.group(2), found.group(3) or "")
+        elif found := _ANSWER.match(text):
             number, answer = int(found.group(1)), found.group(2)
         elif found := _CLOSE.match(text):
             number, closing = int(found.group(1)), True
@@ -470,7 +480,10 @@ class TelegramChannel:
             )
             return
         try:
-            if closing:
+            if passing is not None:
+                done = await self._pass_on(number, officer, *passing)
+                await self._group_note(message.chat_id, message.message_id, done)
+            elif closing:
                 await self.tickets.close(number, officer)
             else:
                 await self.tickets.answer(
@@ -485,6 +498,21 @@ class TelegramChannel:
             await self._group_note(message.chat_id, message.message_id, f"⛔ {exc}")
             return
         self.desk.on_commit()
+
+    async def _pass_on(self, number: int, officer: OfficerRecord, name: str, note: str) -> str:
+        """Pass ticket `number` on as /doorzetten asks; what to tell the group."""
+        async with self.store.reading("read teams from") as session:
+            known = await teams(session)
+        target = pass_target(name, await self.store.officers(), known)
+        if isinstance(target, str):
+            return f"⛔ {target}"
+        to_officer, to_team = target
+        await self.tickets.pass_on(
+            number, officer, to_officer=to_officer, to_team=to_team, note=note[:2000]
+        )
+        log.info("ticket %s passed on by %s in Telegram", number, officer.name)
+        who = to_officer.name if to_officer else f"team {to_team.name if to_team else ''}"
+        return f"➡️ Ticket {number} is doorgegeven aan {who}."
 
     async def _officers_group(self, chat_id: str) -> bool:
         """Whether `chat_id` is the shared officers' group or a team's group."""

@@ -10,6 +10,7 @@ __all__ = [
     "hand_over",
     "hand_over_cli",
     "list_teams",
+    "pass_target",
     "save_team",
 ]
 
@@ -26,7 +27,7 @@ from loketbot.conversation.face import tell
 from loketbot.errors import LoketbotError
 from loketbot.service.routing import THEMES, contact_line
 from loketbot.store.models import Conversation, Handoff, HandoffEvent, Initiative, User, utcnow
-from loketbot.store.organisation import add_team, set_officer, set_team, teams
+from loketbot.store.organisation import TeamRecord, add_team, set_officer, set_team, teams
 from loketbot.store.outbox import OutboxBuffer
 from loketbot.store.records import OfficerRecord
 from loketbot.store.store import Store
@@ -220,3 +221,30 @@ async def hand_over_cli(settings: Settings, source_name: str, target_name: str) 
         f"handed over from {source.name} to {target.name}"
     )
     return 0
+
+
+def pass_target(
+    name: str, officers: list[OfficerRecord], known_teams: list[TeamRecord]
+) -> tuple[OfficerRecord | None, TeamRecord | None] | str:
+    """Whom "Bram", "Bram Jansen" or "team Zuid" means, or why it is unclear (Dutch).
+
+    A full name wins, then a first name only one officer has, then a team's name.
+    """
+    wanted = " ".join(name.split()).casefold()
+    if wanted.startswith("team "):
+        team = next((t for t in known_teams if t.name.casefold() == wanted[5:]), None)
+        return (None, team) if team else f"Geen team '{name[5:].strip()}'."
+    people = [o for o in officers if o.role in ("officer", "coordinator")]
+    exact = [o for o in people if o.name.casefold() == wanted]
+    first = [o for o in people if o.name.casefold().split()[0] == wanted]
+    team = next((t for t in known_teams if t.name.casefold() == wanted), None)
+    if exact:
+        return exact[0], None
+    if len(first) == 1:
+        return first[0], None
+    if len(first) > 1:
+        names = ", ".join(o.name for o in first)
+        return f"Meer collega's heten zo ({names}): schrijf de hele naam."
+    if team is not None:
+        return None, team
+    return f"Geen collega of team '{name.strip()}'. Zet 'team' voor de naam van een team."
