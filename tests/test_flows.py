@@ -199,3 +199,64 @@ def test_no_area_without_a_declared_area_answer(flow_dialogue: Dialogue) -> None
     label = first.options[0].label["nl"] if first.options else "Ja"
     event = _hand_off_after(flow_dialogue, "legal-form-advice", [label])
     assert event.area is None and event.context["flow"]["answers"]
+
+
+def _with_profile_step(tmp_path: Path, step: str) -> tuple[str, list[str]]:
+    """GOOD with an extra choice question between q1 and pick, carrying `step`'s profile keys."""
+    text = GOOD.replace(
+        "    type: yesno\n    next: pick", "    type: yesno\n    next: kind"
+    ).replace(
+        "  pick:\n",
+        "  kind:\n"
+        "    ask: {nl: Welke vorm?, en: Which form?}\n"
+        "    type: choice\n"
+        "    options:\n"
+        "      - {value: foundation, label: {nl: Stichting, en: Foundation}}\n"
+        "      - {value: none, label: {nl: Nog geen, en: None yet}}\n"
+        f"{step}"
+        "    next: pick\n"
+        "  pick:\n",
+    )
+    return text, problems(tmp_path, text)
+
+
+def test_an_unknown_profile_field_names_the_line_and_the_fields(tmp_path: Path) -> None:
+    text, found = _with_profile_step(tmp_path, "    from_profile: legal_status\n")
+    assert found == [
+        f"demo.yaml:{line(text, 'from_profile')}: unknown profile field 'legal_status': "
+        "use one of area, legal_form, name, stage, theme"
+    ]
+
+
+def test_profile_values_must_map_to_answers_of_the_question(tmp_path: Path) -> None:
+    step = "    from_profile: legal_form\n    profile_values: {stichting: foundaton}\n"
+    text, found = _with_profile_step(tmp_path, step)
+    assert found == [
+        f"demo.yaml:{line(text, 'profile_values')}: profile value 'stichting' maps to "
+        "'foundaton', which is no answer of this question: use one of foundation, none"
+    ]
+
+
+def test_a_yes_no_question_needs_profile_values(tmp_path: Path) -> None:
+    text = GOOD.replace("    type: yesno\n", "    type: yesno\n    from_profile: legal_form\n")
+    assert problems(tmp_path, text) == [
+        f"demo.yaml:{line(text, 'from_profile')}: a yesno question needs profile_values: which "
+        "profile values mean yes or no"
+    ]
+
+
+def test_profile_values_must_be_values_the_profile_flow_gives(tmp_path: Path) -> None:
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    for path in (FLOWS / "initiative-profile.yaml", FLOWS / "subsidy-finder.yaml"):
+        text = path.read_text(encoding="utf-8")
+        if path.stem == "subsidy-finder":
+            text = text.replace("{stichting: foundation,", "{stiching: foundation,")
+        (folder / path.name).write_text(text, encoding="utf-8")
+    flows, found = check_flows(folder)
+    assert set(flows) == {"initiative-profile"}, "the flow with the typo must not load"
+    assert [str(p) for p in found] == [
+        f"{folder}/subsidy-finder.yaml:{line(text, 'stiching')}: profile value 'stiching' is no "
+        "answer of initiative-profile's legal_form question: use one of cooperatie, none, "
+        "other, stichting, vereniging"
+    ]

@@ -49,3 +49,27 @@ async def test_the_profile_is_offered_after_a_handoff_and_saved(
     await desk.handle(CHAT, Inbound(text="/vergeet"))
     await desk.handle(CHAT, Inbound(button="v:yes"))
     assert await _profile(store) is None
+
+
+async def test_a_saved_profile_spares_the_flows_its_questions(
+    store: Store, flow_dialogue: Dialogue
+) -> None:
+    desk = Desk(store, flow_dialogue, flood_limit=None)
+    await desk.handle(CHAT, Inbound(text="/menu"))
+    replies = await desk.handle(CHAT, Inbound(button="f:find-contact"))
+    assert "In welk gebied" in replies[-1].text  # no profile yet: asked
+
+    await desk.handle(CHAT, Inbound(text="/profiel"))
+    for typed in ("Buurtkeuken De Pan", "2", "Charlois", "1", "2"):
+        await desk.handle(CHAT, Inbound(text=typed))
+    replies = await desk.handle(CHAT, Inbound(button="f:find-contact"))
+    texts = [r.text for r in replies]
+    assert "Ik gebruik wat je profiel zegt: gebied Charlois." in texts[1]
+    assert "Waar gaat je vraag vooral over" in texts[-1] and "In welk gebied" not in texts[-1]
+    replies = await desk.handle(CHAT, Inbound(text="1"))
+    assert "initiatief in Charlois" in replies[0].text
+
+    await desk.handle(CHAT, Inbound(text="/vergeet"))
+    await desk.handle(CHAT, Inbound(button="v:yes"))
+    replies = await desk.handle(CHAT, Inbound(button="f:find-contact"))
+    assert "In welk gebied" in replies[-1].text  # the profile is gone, and with it the answer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "AREAS",
+    "PROFILE_FIELDS",
     "Condition",
     "Flow",
     "Item",
@@ -18,7 +19,7 @@ __all__ = [
 
 import string
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
@@ -46,6 +47,9 @@ AREAS: tuple[str, ...] = (
     "Prins Alexander",
     "Rozenburg",
 )
+# What an initiative's profile holds (the answers of the flow with `profile: true`): a question
+# that declares `from_profile: FIELD` is skipped when the chat's profile answers it.
+PROFILE_FIELDS: tuple[str, ...] = ("area", "legal_form", "name", "stage", "theme")
 StepType = Literal["yesno", "choice", "number", "area", "text"]
 _Report = Callable[[tuple[str | int, ...], str], None]
 _Next = Callable[[str], Iterable[str]]
@@ -101,6 +105,8 @@ class _Step(_Model):
     max: int | None = None
     hint: _Text | None = None
     save: str | None = None
+    from_profile: str | None = None
+    profile_values: dict[str, Scalar] = {}
     set: dict[str, Scalar] = {}
     next: str | None = None
     reasons: tuple[_Item, ...] = ()
@@ -206,6 +212,10 @@ class Step:
     reasons: tuple[Item, ...]
     entries: tuple[Item, ...]
     sources: tuple[Source, ...] = ()
+    # The profile field this question asks: when the chat's profile has it, the step is skipped.
+    from_profile: str | None = None
+    # Profile value -> this question's answer, where they differ ("stichting" -> "foundation").
+    profile_values: Mapping[str, Scalar] = field(default_factory=lambda: MappingProxyType({}))
 
     def targets(self) -> list[str]:
         """Every step this one can lead to."""
@@ -279,6 +289,7 @@ def check_flow_files(
 ) -> tuple[dict[str, Flow], list[Problem]]:
     """Validate flow files already read: the flows that loaded and every problem found."""
     flows: dict[str, Flow] = {}
+    sources: dict[str, Located] = {}
     problems: list[Problem] = []
     known_entries = None if entry_ids is None else frozenset(entry_ids)
     for located in files:
@@ -294,6 +305,9 @@ def check_flow_files(
         _check_graph(flow, located, problems, known_entries)
         if len(problems) == before:
             flows[flow.id] = flow
+            sources[flow.id] = located
+    for broken in _check_profile_values(flows, sources, problems):
+        del flows[broken]
     return flows, problems
 
 
@@ -366,6 +380,10 @@ def _parse(located: Located, problems: list[Problem]) -> Flow | None:
             ),
             entries=tuple(Item(_condition(i.when), _texts(i.why), i.id) for i in step.entries),
             sources=tuple(to_source(s) for s in step.sources),
+            from_profile=step.from_profile,
+            profile_values=MappingProxyType(
+                {k: _yes_no(v) for k, v in step.profile_values.items()}
+            ),
         )
     return Flow(
         id=raw.id,
@@ -448,6 +466,7 @@ def _check_step(
                 )
         if not step.options and step.next is None:
             problem(base, f"question {step.id!r} has no next: step")
+    _check_profile_step(flow, step, base, problem)
     if step.kind == "say" and step.next is None:
         problem(base, f"step {step.id!r} says something but has no next: step")
     if step.kind == "branch" and step.rules and step.rules[-1][0].tests:
@@ -462,6 +481,84 @@ def _check_step(
             )
         if item.text and "en" not in item.text:
             problem((*base, "entries", i), "missing translation: add en next to nl")
+
+
+def _check_profile_step(
+    flow: Flow, step: Step, base: tuple[str | int, ...], problem: _Report
+) -> None:
+    """`from_profile:` names a profile field, on a question that can take its value, and
+    `profile_values:` maps profile values to answers the question has."""
+    name = step.from_profile
+    if name is None:
+        if step.profile_values:
+            problem(
+                (*base, "profile_values"),
+                "profile_values: needs from_profile: (the profile field it reads)",
+            )
+        return
+    path = (*base, "from_profile")
+    if name not in PROFILE_FIELDS:
+        problem(path, f"unknown profile field {name!r}: use one of {', '.join(PROFILE_FIELDS)}")
+        return
+    if step.kind != "ask":
+        problem(path, "only a question (ask:) can take its answer from the profile")
+    elif flow.profile:
+        problem(path, "the profile flow asks the profile itself: remove from_profile")
+    elif step.type == "number":
+        problem(path, "a number question cannot take its answer from the profile")
+    elif step.type == "area" and name != "area":
+        problem(path, f"an area question reads the profile's area, not {name!r}")
+    elif step.type == "yesno" and not step.profile_values:
+        problem(
+            path,
+            "a yesno question needs profile_values: which profile values mean yes or no",
+        )
+    answers: frozenset[str] | None = None
+    if step.type == "yesno":
+        answers = frozenset({"yes", "no"})
+    elif step.type == "choice":
+        answers = frozenset(o.value for o in step.options)
+    elif step.type == "area":
+        answers = frozenset(AREAS)
+    for value, answer in step.profile_values.items():
+        if answers is not None and str(answer) not in answers:
+            problem(
+                (*base, "profile_values", value),
+                f"profile value {value!r} maps to {answer!r}, which is no answer of this "
+                f"question: use one of {', '.join(sorted(answers))}",
+            )
+
+
+def _check_profile_values(
+    flows: Mapping[str, Flow], located: Mapping[str, Located], problems: list[Problem]
+) -> set[str]:
+    """`profile_values:` may only name values the profile flow can give (a typo would never
+    match); the ids of the flows with such a problem."""
+    profile = next((f for f in flows.values() if f.profile), None)
+    if profile is None:
+        return set()
+    answers = {
+        s.save: {o.value for o in s.options}
+        for s in profile.steps.values()
+        if s.kind == "ask" and s.type == "choice"
+    }
+    broken: set[str] = set()
+    for flow in flows.values():
+        for step in flow.steps.values():
+            known = answers.get(step.from_profile or "")
+            if known is None:
+                continue
+            for value in step.profile_values:
+                if value in known:
+                    continue
+                message = (
+                    f"profile value {value!r} is no answer of {profile.id}'s "
+                    f"{step.from_profile} question: use one of {', '.join(sorted(known))}"
+                )
+                path = ("steps", step.id, "profile_values", value)
+                problems.append(located[flow.id].problem(path, message))
+                broken.add(flow.id)
+    return broken
 
 
 def _targets_with_paths(

@@ -25,7 +25,7 @@ from typing import Any
 from loketbot.config import DEFAULT_RETENTION_DAYS
 from loketbot.content.flowfile import Flow
 from loketbot.content.knowledge import LANGS, Entry, Knowledge
-from loketbot.conversation.flows import FlowEngine, FlowState, FlowTurn, Prompt
+from loketbot.conversation.flows import FlowEngine, FlowState, FlowTurn, Known, Prompt
 from loketbot.conversation.state import (
     Button,
     Conversation,
@@ -121,13 +121,15 @@ class Dialogue:
         flow_button = (
             inbound.button is not None and inbound.button.partition(":")[0] in _FLOW_BUTTONS
         )
+        # What the initiative's profile says: flows skip the questions it answers.
+        known = inbound.profile.known() if inbound.profile is not None else {}
         if conv.flow is not None and not self.engine.knows(conv.flow):
             # The flows were reloaded under this conversation and its place in them is gone.
             changed, conv = conv.flow, replace(conv, flow=None)
             if conv.mode == "idle" and (flow_button or (text and not text.startswith("/"))):
-                return self._remember(self._flow_changed(conv, changed), inbound)
+                return self._remember(self._flow_changed(conv, changed, known), inbound)
         if inbound.button is not None and flow_button:
-            outcome = self._flow_button(conv, inbound.button)
+            outcome = self._flow_button(conv, inbound.button, known)
         elif inbound.button is not None:
             # Any other button leaves a flow in progress: the user went somewhere else; but
             # "no, carry on" to the offer of a person after a stuck flow resumes it.
@@ -141,7 +143,7 @@ class Dialogue:
         elif conv.mode == "unclear" and conv.question.isdecimal():
             outcome = self._unclear(conv, text)
         elif conv.flow is not None and conv.mode == "idle":
-            outcome = self._flow_text(conv, text)
+            outcome = self._flow_text(conv, text, known)
         elif conv.mode == "idle" and conv.offered and _plain(text) in _FLOW_BACK:
             # "terug" under a list of buttons: back to the menu, not a question for a person.
             outcome = self._command(conv, "/menu")
@@ -161,10 +163,10 @@ class Dialogue:
             return inbound
         number = _option_number(typed, len(conv.offered))
         if number is not None:
-            return Inbound(button=conv.offered[number - 1].data, ticket=inbound.ticket)
+            return replace(inbound, text="", button=conv.offered[number - 1].data)
         for button in conv.offered:
             if typed.casefold() == button.label.casefold():
-                return Inbound(button=button.data, ticket=inbound.ticket)
+                return replace(inbound, text="", button=button.data)
         return inbound
 
     # -- commands -------------------------------------------------------------------------
@@ -536,14 +538,14 @@ class Dialogue:
     def _prompt_reply(prompt: Prompt) -> Reply:
         return Reply(prompt.text, tuple(Button(label, data) for label, data in prompt.options))
 
-    def _flow_button(self, conv: Conversation, data: str) -> Outcome:
+    def _flow_button(self, conv: Conversation, data: str, known: Known) -> Outcome:
         kind, _, rest = data.partition(":")
         lang = conv.lang
         if kind == "f":
             if rest not in self.engine.flows:
                 return self._stale(conv)
             conv = replace(self._leave_flow(conv), mode="idle", options=(), question="")
-            return self._flow_outcome(conv, self.engine.start(rest, lang))
+            return self._flow_outcome(conv, self.engine.start(rest, lang, profile=known))
         flow = conv.flow
         if flow is None:
             return Outcome(conv, (Reply(say("stale_button", lang)),))
@@ -564,20 +566,21 @@ class Dialogue:
         if kind == "fa":
             step, _, value = rest.partition(":")
             if step == flow.step:
-                return self._flow_outcome(conv, self.engine.answer(flow, lang, value=value))
+                turn = self.engine.answer(flow, lang, value=value, profile=known)
+                return self._flow_outcome(conv, turn)
         # A button of an earlier question: say so and ask the current one again.
         again = self._prompt_reply(self.engine.ask_again(flow, lang))
         return Outcome(conv, (Reply(say("stale_button_flow", lang)), again))
 
-    def _flow_changed(self, conv: Conversation, old: FlowState) -> Outcome:
+    def _flow_changed(self, conv: Conversation, old: FlowState, known: Known) -> Outcome:
         """The user's flow lost its step in a reload: start it again, or say it is gone."""
         lang = conv.lang
         if old.flow not in self.engine.flows:
             return Outcome(conv, (Reply(say("flow_gone", lang)),))
-        started = self._flow_outcome(conv, self.engine.start(old.flow, lang))
+        started = self._flow_outcome(conv, self.engine.start(old.flow, lang, profile=known))
         return replace(started, replies=(Reply(say("flow_changed", lang)), *started.replies))
 
-    def _flow_text(self, conv: Conversation, text: str) -> Outcome:
+    def _flow_text(self, conv: Conversation, text: str, known: Known) -> Outcome:
         assert conv.flow is not None
         lang = conv.lang
         typed = _plain(text)
@@ -591,7 +594,7 @@ class Dialogue:
             human = Button(say("human_button", lang), "fl:human")
             helped = replace(again, buttons=(*again.buttons, human))
             return Outcome(conv, (Reply(say("flow_dont_know", lang)), helped))
-        turn = self.engine.answer(conv.flow, lang, text=text)
+        turn = self.engine.answer(conv.flow, lang, text=text, profile=known)
         if turn.rejected:
             match = self.matcher.match(text, conv.lang)
             if (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["FlowEngine", "FlowState", "FlowTurn"]
+__all__ = ["FlowEngine", "FlowState", "FlowTurn", "Known"]
 
 import re
 from collections.abc import Mapping
@@ -40,6 +40,8 @@ _WORDS = re.compile(r"[^\W_]+")
 CHOICE_MIN = 90.0
 CHOICE_MARGIN = 10.0
 _NUMBER = re.compile(r"-?\d[\d.]*")
+# The initiative's profile as flows read it: field (`from_profile:`) -> its values.
+Known = Mapping[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -113,11 +115,11 @@ class FlowEngine:
         """Flows that appear in /menu, in menu order."""
         return sorted((f for f in self.flows.values() if f.menu), key=lambda f: f.menu_order)
 
-    def start(self, flow_id: str, lang: str) -> FlowTurn:
-        """Begin `flow_id` at its start step."""
+    def start(self, flow_id: str, lang: str, *, profile: Known | None = None) -> FlowTurn:
+        """Begin `flow_id` at its start step; questions `profile` answers are skipped."""
         flow = self.flows[flow_id]
         intro = (Prompt(_t(flow.intro, lang)),) if flow.intro else ()
-        turn = self._advance(FlowState(flow.id, flow.start), flow.start, lang)
+        turn = self._advance(FlowState(flow.id, flow.start), flow.start, lang, profile)
         return replace(turn, prompts=intro + turn.prompts)
 
     def knows(self, state: FlowState) -> bool:
@@ -144,9 +146,16 @@ class FlowEngine:
         return FlowTurn((self._question(flow, back, lang),), back)
 
     def answer(
-        self, state: FlowState, lang: str, *, text: str = "", value: str | None = None
+        self,
+        state: FlowState,
+        lang: str,
+        *,
+        text: str = "",
+        value: str | None = None,
+        profile: Known | None = None,
     ) -> FlowTurn:
-        """Take a typed `text` or a pressed option `value` for the current question."""
+        """Take a typed `text` or a pressed option `value` for the current question; later
+        questions `profile` answers are skipped."""
         flow = self.flows[state.flow]
         step = flow.steps[state.step]
         parsed = value if value is not None else _parse(step, text, self.areas)
@@ -169,22 +178,35 @@ class FlowEngine:
             (*((k, v) for k, v in state.answers if k != step.save), (step.save, parsed)),
             (*state.trail, state.step),
         )
-        target = next((o.next for o in step.options if o.value == parsed and o.next), step.next)
+        target = _target(step, parsed)
         if target is None:  # the checker forbids this; keep the user safe all the same
             return FlowTurn((Prompt(say("flow_broken", lang)),), None, answered)
-        return self._advance(answered, target, lang)
+        return self._advance(answered, target, lang, profile)
 
-    def _advance(self, state: FlowState, step_id: str, lang: str) -> FlowTurn:
+    def _advance(
+        self, state: FlowState, step_id: str, lang: str, profile: Known | None = None
+    ) -> FlowTurn:
         flow = self.flows[state.flow]
         prompts: list[Prompt] = []
         answers = state.values()
+        used = _Used(lang)  # what the profile answered: told once, before the next message
         for _ in range(len(flow.steps) + 1):  # a say/branch cycle must not spin forever
             step = flow.steps[step_id]
             answers.update(step.sets)
             current = FlowState(state.flow, step_id, tuple(answers.items()), state.trail)
+            taken = self._from_profile(step, profile or {}, lang)
+            if step.kind == "ask" and taken is not None:
+                value, shown = taken
+                answers[step.save] = value
+                used.add(len(prompts), step.from_profile or "", shown)
+                step_id = _target(step, value) or ""
+                if step_id not in flow.steps:  # the checker forbids this
+                    prompts.append(Prompt(say("flow_broken", lang)))
+                    return FlowTurn(used.told(prompts), None, current)
+                continue
             if step.kind == "ask":
                 prompts.append(self._question(flow, current, lang))
-                return FlowTurn(tuple(prompts), current)
+                return FlowTurn(used.told(prompts), current)
             if step.kind == "say":
                 prompts.append(Prompt(self._render(flow, step.text, answers, lang)))
                 step_id = step.next or ""
@@ -192,12 +214,49 @@ class FlowEngine:
                 step_id = next(target for cond, target in step.rules if cond.holds(answers))
             elif step.kind == "result":
                 prompts.append(self._result(flow, step, answers, lang))
-                return FlowTurn(tuple(prompts), None, current)
+                return FlowTurn(used.told(prompts), None, current)
             else:  # handoff
                 prompts.append(Prompt(self._render(flow, step.text, answers, lang)))
-                return FlowTurn(tuple(prompts), None, current, handoff=True)
+                return FlowTurn(used.told(prompts), None, current, handoff=True)
         ended = FlowState(state.flow, step_id, tuple(answers.items()), state.trail)
         return FlowTurn((Prompt(say("flow_broken", lang)),), None, ended)
+
+    def _from_profile(self, step: Step, profile: Known, lang: str) -> tuple[Scalar, str] | None:
+        """The answer `profile` gives the question `step`, and how to show what the profile
+        says; None: ask the question (no such field, or a value that fits no answer)."""
+        if step.from_profile is None or step.kind != "ask":
+            return None
+        for value in profile.get(step.from_profile, ()):
+            answer = self._fitting(step, step.profile_values.get(value, value))
+            if answer is not None:
+                return answer, self._profile_label(step.from_profile, value, lang)
+        return None
+
+    def _fitting(self, step: Step, value: Scalar) -> Scalar | None:
+        """`value` as an answer of `step`, or None when the question has no such answer."""
+        text = str(value).strip()
+        if step.type == "area":
+            return text if text in self.areas.area_names else self.areas.find(text)
+        if step.type == "yesno":
+            return text if text in ("yes", "no") else None
+        if step.type == "choice":
+            folded = text.casefold()
+            return next((o.value for o in step.options if o.value.casefold() == folded), None)
+        if step.type == "text":
+            return text[:1000] or None
+        return None
+
+    def _profile_label(self, field: str, value: str, lang: str) -> str:
+        """A profile value as the profile flow's button names it ("stichting"), else as is."""
+        for flow in self.flows.values():
+            if not flow.profile:
+                continue
+            for step in flow.steps.values():
+                if step.kind == "ask" and step.save == field:
+                    for option in step.options:
+                        if option.value == value:
+                            return _lower_first(_t(option.label, lang))
+        return value
 
     def _question(self, flow: Flow, state: FlowState, lang: str) -> Prompt:
         step = flow.steps[state.step]
@@ -254,9 +313,7 @@ class FlowEngine:
                     return say("yes" if value == "yes" else "no", lang).lower()
                 for option in step.options:
                     if option.value == value:
-                        label = _t(option.label, lang)
-                        # Buttons start with a capital; inside a sentence the label does not.
-                        return label[:1].lower() + label[1:]
+                        return _lower_first(_t(option.label, lang))
         return str(value)
 
     def area(self, state: FlowState) -> str | None:
@@ -282,6 +339,41 @@ class FlowEngine:
 
 def _t(text: Mapping[str, str], lang: str) -> str:
     return text.get(lang) or text.get("nl", "")
+
+
+def _lower_first(label: str) -> str:
+    """Buttons start with a capital; inside a sentence the label does not."""
+    return label[:1].lower() + label[1:]
+
+
+def _target(step: Step, value: Scalar) -> str | None:
+    """Where a question goes after `value`: its option's own next, else the step's."""
+    return next((o.next for o in step.options if o.value == value and o.next), step.next)
+
+
+class _Used:
+    """The answers a flow took from the profile in one go, told in one line."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.at: int | None = None  # where the line goes: before the first message after it
+        self.facts: list[str] = []
+
+    def add(self, at: int, field: str, shown: str) -> None:
+        """Note that `field` was taken from the profile as `shown`."""
+        if self.at is None:
+            self.at = at
+        self.facts.append(f"{say(f'profile_field_{field}', self.lang)} {shown}")
+
+    def told(self, prompts: list[Prompt]) -> tuple[Prompt, ...]:
+        """`prompts` with the line about the profile in its place (when anything was taken)."""
+        if self.at is None:
+            return tuple(prompts)
+        facts = self.facts[0]
+        if len(self.facts) > 1:
+            facts = f"{', '.join(self.facts[:-1])} {say('profile_and', self.lang)} {self.facts[-1]}"
+        line = Prompt(say("profile_used", self.lang, facts=facts))
+        return (*prompts[: self.at], line, *prompts[self.at :])
 
 
 def _limits(step: Step) -> dict[str, object]:

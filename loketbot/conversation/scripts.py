@@ -5,7 +5,9 @@ after each, expectations on what the bot did: `expect`/`expect_not` (text in the
 `buttons`, `handoff`, `intent`/`action` (how the message was understood), `followup` (added
 to the ticket), `lang` (the conversation's language after the step). The runner plays the
 desk's part for tickets: a handoff opens one; `officer: answered|closed|claimed` before a
-step changes its status, as an officer would.
+step changes its status, as an officer would. It plays the store's part for the initiative's
+profile too: a case may start with one (`profile: {area: Charlois, legal_form: stichting}`,
+the profile flow's answer names), and a finished /profiel replaces it, as the desk saves it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from loketbot.content.flowfile import Flow
+from loketbot.content.flowfile import PROFILE_FIELDS, Flow
 from loketbot.content.yamlfile import SyntaxProblem, read_yaml
 from loketbot.conversation.dialogue import Dialogue
 from loketbot.conversation.state import (
@@ -26,6 +28,8 @@ from loketbot.conversation.state import (
     HandoffRequested,
     Inbound,
     Outcome,
+    Profile,
+    ProfileGiven,
     TicketInfo,
 )
 
@@ -85,6 +89,10 @@ def _run_case(path: Path, line: int, case: Any, dialogue: Dialogue) -> CaseResul
     if not isinstance(case, dict) or not isinstance(case.get("steps"), list):
         result.failures.append("a case needs name: and a steps: list")
         return result
+    profile = _profile(case.get("profile"))
+    if isinstance(profile, str):
+        result.failures.append(profile)
+        return result
     conv = Conversation(lang=str(case.get("lang", "nl")))
     if case.get("lang"):
         conv = dialogue.step(conv, Inbound(text=f"/taal {case['lang']}")).conversation
@@ -98,8 +106,11 @@ def _run_case(path: Path, line: int, case: Any, dialogue: Dialogue) -> CaseResul
         if ticket is not None and isinstance(step, dict) and step.get("officer"):
             status = str(step["officer"])
             ticket = TicketInfo(ticket.number, status, reopenable=status == "answered")
-        outcome = dialogue.step(conv, replace(inbound, ticket=ticket))
+        outcome = dialogue.step(conv, replace(inbound, ticket=ticket, profile=profile))
         conv = outcome.conversation
+        for event in outcome.events:
+            if isinstance(event, ProfileGiven):
+                profile = Profile.from_answers(event.answers)
         if any(isinstance(e, HandoffRequested) for e in outcome.events):
             ticket = TicketInfo((ticket.number if ticket else 0) + 1, "open")
         if conv.flow is None and conv.last_flow is not None and conv.last_flow.step:
@@ -109,6 +120,15 @@ def _run_case(path: Path, line: int, case: Any, dialogue: Dialogue) -> CaseResul
             result.failures.append(f"{where} ({_said(step)}): {problem}")
             break
     return result
+
+
+def _profile(raw: Any) -> Profile | str | None:
+    """A case's `profile:` (the profile flow's answer names), or a message saying what is wrong."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or any(k not in PROFILE_FIELDS for k in raw):
+        return f"profile: is a mapping with some of {', '.join(PROFILE_FIELDS)}"
+    return Profile.from_answers(raw)
 
 
 def _said(step: Mapping[str, Any]) -> str:

@@ -12,11 +12,14 @@ __all__ = [
     "HandoffRequested",
     "Inbound",
     "Outcome",
+    "Profile",
+    "ProfileGiven",
     "Reply",
     "TicketInfo",
 ]
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,15 +62,54 @@ class TicketInfo:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """The initiative's profile as the shell knows it (from the store): flows skip what it says.
+
+    The fields are the answers of the profile flow (`profile: true`); `themes` holds its theme.
+    """
+
+    name: str = ""
+    legal_form: str = ""
+    area: str = ""
+    themes: tuple[str, ...] = ()
+    stage: str = ""
+
+    def known(self) -> dict[str, tuple[str, ...]]:
+        """Profile field (as flows name it in `from_profile:`) -> its values, the empty left out."""
+        fields = {
+            "name": (self.name,),
+            "legal_form": (self.legal_form,),
+            "area": (self.area,),
+            "theme": self.themes,
+            "stage": (self.stage,),
+        }
+        return {k: tuple(v for v in vs if v) for k, vs in fields.items() if any(vs)}
+
+    @classmethod
+    def from_answers(cls, answers: Mapping[str, Any]) -> Profile:
+        """The profile the profile flow's answers make."""
+        theme = answers.get("theme")
+        return cls(
+            name=str(answers.get("name") or "")[:200],
+            legal_form=str(answers.get("legal_form") or ""),
+            area=str(answers.get("area") or ""),
+            themes=(str(theme),) if theme else (),
+            stage=str(answers.get("stage") or ""),
+        )
+
+
+@dataclass(frozen=True)
 class Inbound:
     """One thing the user did: typed `text`, or pressed the button carrying `button`.
 
-    `ticket` is the chat's latest ticket (from the store), so the core can route follow-ups.
+    `ticket` is the chat's latest ticket (from the store), so the core can route follow-ups;
+    `profile` the initiative's profile (from the store), so flows skip what it already says.
     """
 
     text: str = ""
     button: str | None = None
     ticket: TicketInfo | None = None
+    profile: Profile | None = None
     cut: bool = False  # the text was longer than MAX_TEXT and was cut there
 
     def __post_init__(self) -> None:

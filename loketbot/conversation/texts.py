@@ -316,6 +316,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nl": "Oké, we stoppen met de vragen. Stel gerust een andere vraag, of kies /menu.",
         "en": "Okay, we stop the questions. Ask something else, or choose /menu.",
     },
+    "profile_used": {
+        "nl": "Ik gebruik wat je profiel zegt: {facts}. Klopt dat niet? Typ /profiel.",
+        "en": "I'm using what your profile says: {facts}. Not right? Type /profiel.",
+    },
+    "profile_and": {"nl": "en", "en": "and"},
+    "profile_field_area": {"nl": "gebied", "en": "area"},
+    "profile_field_legal_form": {"nl": "rechtsvorm", "en": "legal form"},
+    "profile_field_name": {"nl": "naam", "en": "name"},
+    "profile_field_stage": {"nl": "fase", "en": "stage"},
+    "profile_field_theme": {"nl": "onderwerp", "en": "theme"},
     "flow_broken": {
         "nl": "Hier loopt de vragenlijst vast. Sorry! Kies /menu of vraag het een mens met /mens.",
         "en": "The questions got stuck here. Sorry! Choose /menu or ask a person with /mens.",

@@ -32,6 +32,7 @@ from loketbot.conversation.state import (
     ForgetRequested,
     HandoffRequested,
     Inbound,
+    Profile,
     ProfileGiven,
     Reply,
     TicketInfo,
@@ -53,6 +54,20 @@ Splitter = Callable[[str], list[str]]
 FindArea = Callable[[str], str | None]
 DEFAULT_REOPEN_WINDOW = timedelta(days=3)
 ADMITTED_KEPT = 10_000  # update ids the flood limit let through, remembered for retries
+
+
+def _profile(turn: Turn) -> Profile | None:
+    """The chat's initiative profile as the turn read it, for the dialogue."""
+    row = turn.profile
+    if row is None:
+        return None
+    return Profile(
+        name=row["name"] or "",
+        legal_form=row["legal_form"] or "",
+        area=row["area"] or "",
+        themes=tuple(str(t) for t in row["themes"] or ()),
+        stage=row["stage"] or "",
+    )
 
 
 def _whole(text: str) -> list[str]:
@@ -158,8 +173,9 @@ class Desk:
                 )
             self._queue(turn, key, handled, turn_id)
             return handled
+        known = replace(inbound, ticket=self._ticket_info(latest), profile=_profile(turn))
         with MATCH_SECONDS.time():
-            outcome = dialogue.step(before, replace(inbound, ticket=self._ticket_info(latest)))
+            outcome = dialogue.step(before, known)
         match = outcome.match
         turn.add_message(
             "in",
@@ -198,16 +214,15 @@ class Desk:
 
     def _save_profile(self, turn: Turn, event: ProfileGiven) -> None:
         """The profile flow's answers, as the initiative's profile."""
-        answers = event.answers
-        theme = answers.get("theme")
+        profile = Profile.from_answers(event.answers)
         save_profile(
             turn.orm(),
             turn.conversation_id,
-            name=str(answers.get("name") or "")[:200],
-            legal_form=str(answers.get("legal_form") or ""),
-            area=str(answers.get("area") or ""),
-            themes=[str(theme)] if theme else [],
-            stage=str(answers.get("stage") or ""),
+            name=profile.name,
+            legal_form=profile.legal_form,
+            area=profile.area,
+            themes=list(profile.themes),
+            stage=profile.stage,
         )
         log.info("initiative profile saved")
 

@@ -29,6 +29,7 @@ from loketbot.store.models import (
     Conversation,
     Feedback,
     Handoff,
+    Initiative,
     Message,
     ProcessedUpdate,
     User,
@@ -43,9 +44,13 @@ from loketbot.store.tickets import add_followup, new_handoff
 _USERS = table_of(User)
 _CONVERSATIONS = table_of(Conversation)
 _HANDOFFS = table_of(Handoff)
+_INITIATIVES = table_of(Initiative)
 
-# The chat's user and conversation; FOR UPDATE makes a second turn of the chat wait for our
-# commit on PostgreSQL (SQLite's BEGIN IMMEDIATE already excludes every other writer).
+# The chat's user and conversation, and its initiative's profile when it has one (flows skip
+# what the profile says; read here, so a turn costs no extra statement); FOR UPDATE makes a
+# second turn of the chat wait for our commit on PostgreSQL (SQLite's BEGIN IMMEDIATE already
+# excludes every other writer).
+_PROFILE_FIELDS = ("name", "legal_form", "area", "themes", "stage")
 _CHAT = (
     select(
         _USERS.c.id.label("user_id"),
@@ -53,8 +58,11 @@ _CHAT = (
         _CONVERSATIONS.c.id.label("conversation_id"),
         _CONVERSATIONS.c.state,
         _CONVERSATIONS.c.version,
+        _INITIATIVES.c.id.label("initiative_id"),
+        *(_INITIATIVES.c[name] for name in _PROFILE_FIELDS),
     )
     .join_from(_USERS, _CONVERSATIONS, _CONVERSATIONS.c.user_id == _USERS.c.id)
+    .outerjoin(_INITIATIVES, _INITIATIVES.c.conversation_id == _CONVERSATIONS.c.id)
     .where(_USERS.c.channel == bindparam("channel"), _USERS.c.external_id == bindparam("chat"))
     .with_for_update(of=_CONVERSATIONS)
 )
@@ -119,6 +127,11 @@ def open_turn(connection: Connection, key: ChatKey) -> Turn:
             upserts.conversation, {"user_id": user_id, "version": 0, "updated_at": now}
         )
         row = connection.execute(_CHAT, chat).one()
+    profile = (
+        None
+        if row.initiative_id is None
+        else {name: getattr(row, name) for name in _PROFILE_FIELDS}
+    )
     return Turn(
         connection,
         key,
@@ -127,6 +140,7 @@ def open_turn(connection: Connection, key: ChatKey) -> Turn:
         lang=row.lang,
         state=row.state,
         version=row.version,
+        profile=profile,
     )
 
 
@@ -143,8 +157,10 @@ class Turn:
         lang: str,
         state: dict[str, Any] | None,
         version: int,
+        profile: dict[str, Any] | None = None,
     ) -> None:
-        """A turn on the chat's rows as read (and locked) by `open_turn`."""
+        """A turn on the chat's rows as read (and locked) by `open_turn`; `profile` is the
+        chat's initiative profile as read then (name, legal_form, area, themes, stage)."""
         self._connection = connection
         self._orm: Session | None = None  # for the rarer writes, made when first needed
         self._key = key
@@ -159,6 +175,7 @@ class Turn:
         # A copy, so that changing the dict in place does not count as saving it.
         self.state = copy.deepcopy(state)
         self.version = version
+        self.profile = profile
 
     def save_state(self, state: dict[str, Any]) -> None:
         """Keep `state` as the conversation state; it is written at commit, version + 1."""
