@@ -50,6 +50,19 @@ def test_personal_municipal_service_is_redirected(matcher: Matcher) -> None:
     assert match.as_dict()["action"] == "redirect"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wat bedoelt men met het bestuur van een stichting?",  # "men" is no "mens"
+        "men zegt dat een vereniging leden moet hebben",
+    ],
+)
+def test_a_function_word_is_not_the_stem_of_a_topic_word(matcher: Matcher, text: str) -> None:
+    match = matcher.match(text)
+    assert match.intent != "system-human" and match.action != "handoff"
+    assert matcher.match("ik wil een mens spreken").intent == "system-human"
+
+
 def test_detects_language(matcher: Matcher) -> None:
     assert matcher.match("what is a foundation and do we need one").lang == "en"
     assert matcher.match("wat is een stichting en hebben wij die nodig").lang == "nl"

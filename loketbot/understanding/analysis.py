@@ -59,6 +59,9 @@ def tokens(text: str) -> list[str]:
     return [word[:MAX_WORD] for word in normalise(text).split()[:MAX_TOKENS]]
 
 
+STOPWORD_MARK = "_"  # no stem starts with it: tokens are letters and digits
+
+
 class Analyzer:
     """Maps text to stemmed terms against a known vocabulary (built from the knowledge)."""
 
@@ -66,8 +69,13 @@ class Analyzer:
         self,
         texts: Mapping[str, Iterable[str]],
         synonyms: Mapping[str, tuple[str, ...]],
+        stopwords: Iterable[str] = (),
     ) -> None:
-        """`texts`: phrasings per language code; `synonyms`: canonical word -> variants."""
+        """`texts`: phrasings per language code; `synonyms`: canonical word -> variants;
+        `stopwords`: function words, kept apart from content words with the same stem."""
+        # "men" (one, people) must not become the stem of "mens" (a person), nor "ben" (am)
+        # that of "bende": a function word is its own term, marked so no stem can equal it.
+        self._stopwords = frozenset(w for word in stopwords for w in tokens(word))
         self._stemmers = {
             "nl": snowballstemmer.stemmer("dutch"),
             "en": snowballstemmer.stemmer("english"),
@@ -219,7 +227,10 @@ class Analyzer:
         stem = self._stem_cache.get(word)
         if stem is None:
             lang = "en" if word in self._english_only else "nl"
-            stem = self._stemmers[lang].stemWord(word)
+            if word in self._stopwords:
+                stem = STOPWORD_MARK + word
+            else:
+                stem = self._stemmers[lang].stemWord(word)
             if len(self._stem_cache) >= _CACHE_LIMIT:
                 self._stem_cache.clear()
             self._stem_cache[word] = stem

@@ -98,7 +98,8 @@ class Matcher:
                 texts[lang].extend(entry.keywords[lang])
                 if lang in entry.title:
                     texts[lang].append(entry.title[lang])
-        self.analyzer = Analyzer(texts, knowledge.synonyms)
+        stopwords = [w for lang in ("dutch", "english") for w in get_stop_words(lang)]
+        self.analyzer = Analyzer(texts, knowledge.synonyms, stopwords)
         self.languages = LanguageGuesser(self.analyzer.words_by_lang)
         self._small_talk = frozenset(
             i for i, e in enumerate(self._entries) if e.id in ("system-greeting", "system-thanks")
