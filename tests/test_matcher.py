@@ -142,3 +142,19 @@ def test_keywords_never_make_a_language_sure(matcher: Matcher, text: str) -> Non
 def test_a_clear_english_sentence_is_sure(matcher: Matcher) -> None:
     match = matcher.match("we want to start a foundation for our community garden, how?")
     assert (match.lang, match.lang_sure) == ("en", True)
+
+
+def test_an_anchor_close_behind_an_unsure_topic_redirects(matcher: Matcher) -> None:
+    ids = [e.id for e in matcher.knowledge.entries]
+    topic, other = ids.index("subsidy-application"), ids.index("subsidy-funds")
+    anchor = ids.index("oos-benefit-payment")
+    assert matcher.knowledge.entries[anchor].answer, "the anchor says who handles it"
+
+    def decide(anchor_score: float) -> tuple[str, str | None]:
+        ranked = sorted([(topic, 0.25), (anchor, anchor_score), (other, 0.20)], key=lambda p: -p[1])
+        match = matcher.decide("", ranked, "nl", True)
+        return match.action, match.intent
+
+    # 0.9 of the unsure top topic: who handles it, not "did you mean a subsidy?"
+    assert decide(0.23) == ("redirect", "oos-benefit-payment")
+    assert decide(0.21)[0] == "clarify"

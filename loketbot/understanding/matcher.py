@@ -39,7 +39,7 @@ class Thresholds:
     """
 
     answer_above: float = 0.28
-    answer_margin: float = 0.08
+    answer_margin: float = 0.10
     clarify_above: float = 0.17
     # Clarify offers the candidates scoring at least this share of the top one.
     offer_share: float = 0.5
@@ -53,7 +53,7 @@ class Thresholds:
     unknown_weight: float = 0.5
     # When the bot is unsure, an out-of-scope anchor scoring at least this share of the top
     # topic wins: asking "did you mean the subsidy?" about a benefit not paid helps nobody.
-    anchor_share: float = 1.0
+    anchor_share: float = 0.9
     # A greeting or thanks opening a longer message is politeness, not the question.
     small_talk_max_words: int = 6
 
