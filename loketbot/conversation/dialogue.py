@@ -42,7 +42,7 @@ from loketbot.conversation.state import (
 from loketbot.conversation.texts import KIND_LABELS, say
 from loketbot.understanding.analysis import tokens
 from loketbot.understanding.matcher import Match, Matcher
-from loketbot.understanding.reading import Reading, read
+from loketbot.understanding.reading import Reading, asks, read
 
 HISTORY = 12
 QUOTE = 300  # characters of a question quoted back in "Ik stuur deze vraag door"
@@ -263,7 +263,7 @@ class Dialogue:
             return self._handoff_button(conv, value)
         if kind == "v":
             return self._forget_button(conv, value)
-        if kind == "t" and conv.mode == "followup_confirm":
+        if kind == "t" and conv.mode in ("followup_confirm", "clarify"):
             answer, _, number = value.partition(":")
             idle = replace(conv, mode="idle")
             # Only the chat's own latest ticket: the number in the data could be anyone's.
@@ -351,6 +351,19 @@ class Dialogue:
         match = reading.match
         if match.action in ("answer", "flow", "redirect") and not _small_talk(match):
             return self._understood(conv, text, reading)
+        if (
+            match.action == "clarify"
+            and asks(text)
+            and self.matcher.names_topic(text, match.intent)
+        ):
+            # A question naming a topic: new, though the bot is unsure which, so it gets the
+            # usual choice of topics, with "add it to the ticket" as one more choice.
+            outcome = self._understood(conv, text, reading)
+            if outcome.conversation.mode == "clarify" and outcome.replies:
+                *before, last = outcome.replies
+                add = Button(say("followup_yes", lang), f"t:yes:{ticket.number}")
+                last = replace(last, buttons=(*last.buttons, add))
+                return replace(outcome, replies=(*before, last))
         buttons = (
             Button(say("followup_yes", lang), f"t:yes:{ticket.number}"),
             Button(say("followup_no", lang), "t:no"),

@@ -6,7 +6,7 @@ Pure: the matcher does the scoring; this module decides which text to give it.
 
 from __future__ import annotations
 
-__all__ = ["Reading", "read"]
+__all__ = ["Reading", "asks", "read"]
 
 import re
 from dataclasses import dataclass, replace
@@ -32,6 +32,67 @@ _POINTERS = frozenset(
         "those",
         "there",
         "them",
+    }
+)
+# Words a question starts with; "ja, ..." and "nee, ..." answer one instead.
+_ASKING = frozenset(
+    {
+        "wat",
+        "hoe",
+        "waar",
+        "wie",
+        "wanneer",
+        "welke",
+        "welk",
+        "waarom",
+        "mag",
+        "mogen",
+        "moet",
+        "moeten",
+        "kan",
+        "kun",
+        "kunnen",
+        "heb",
+        "hebben",
+        "is",
+        "zijn",
+        "wordt",
+        "worden",
+        "krijg",
+        "krijgen",
+        "what",
+        "how",
+        "where",
+        "who",
+        "when",
+        "which",
+        "why",
+        "can",
+        "could",
+        "may",
+        "do",
+        "does",
+        "are",
+        "should",
+        "must",
+        "need",
+        "will",
+        "would",
+    }
+)
+_ANSWERING = frozenset(
+    {
+        "ja",
+        "nee",
+        "yes",
+        "no",
+        "klopt",
+        "ok",
+        "oke",
+        "okay",
+        "jazeker",
+        "natuurlijk",
+        "sure",
     }
 )
 FOLLOW_UP_MAX_WORDS = 8
@@ -62,7 +123,8 @@ def read(
     own = matcher.match(text, lang)
     words = tokens(text)
     if previous_question and _follows_up(words):
-        named = own.action in _CONFIDENT and matcher.names_topic(text, own.intent)
+        # "en een coöperatie?" after a stichting names its own topic: read alone, even unsure.
+        named = own.action in (*_CONFIDENT, "clarify") and matcher.names_topic(text, own.intent)
         if not named or own.intent == previous_topic:
             combined = matcher.match(f"{previous_question} {text}", lang)
             if combined.action in (*_CONFIDENT, "clarify"):
@@ -76,6 +138,14 @@ def read(
         # Unsure about the story as a whole: its sentences, each on its own, say more.
         return _story(matcher, text, own, lang) or Reading(own)
     return Reading(own)
+
+
+def asks(text: str) -> bool:
+    """Whether `text` reads as a question of its own, not as an answer to one."""
+    words = tokens(text)
+    if not words or words[0] in _ANSWERING:
+        return False
+    return text.rstrip().endswith("?") or words[0] in _ASKING
 
 
 def _follows_up(words: list[str]) -> bool:
