@@ -143,7 +143,8 @@ def read(
 def asks(text: str) -> bool:
     """Whether `text` reads as a question of its own, not as an answer to one."""
     words = tokens(text)
-    if not words or words[0] in _ANSWERING:
+    # "en overmorgen?" continues the last question; "ja, ..." answers one.
+    if len(words) < 3 or words[0] in _ANSWERING or words[0] in _OPENERS:
         return False
     return text.rstrip().endswith("?") or words[0] in _ASKING
 
