@@ -226,10 +226,9 @@ class Matcher:
         if best_score >= t.answer_above and best_score - runner_up >= t.answer_margin:
             action: Action = "flow" if best.flow else "answer"
             return Match(text, best.id, score, action, (), lang, sure, candidates)
-        anchor = next((i for i, s in ranked if self._entries[i].is_anchor), None)
-        if anchor is not None and dict(ranked)[anchor] >= best_score * t.anchor_share:
-            anchored = self._entries[anchor]
-            return self._anchor(text, anchored, score, lang, sure, candidates)
+        anchor = next(((i, s) for i, s in ranked if self._entries[i].is_anchor), None)
+        if anchor is not None and anchor[1] >= best_score * t.anchor_share:
+            return self._anchor(text, self._entries[anchor[0]], score, lang, sure, candidates)
         topics = [i for i, _ in ranked if not self._entries[i].is_anchor]
         plausible = [i for i, s in ranked if s >= best_score * t.offer_share and i in topics]
         # Always a choice of two or more (the runner-up at least): one option is no question.

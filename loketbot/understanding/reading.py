@@ -35,66 +35,17 @@ _POINTERS = frozenset(
     }
 )
 # Words a question starts with; "ja, ..." and "nee, ..." answer one instead.
-_ASKING = frozenset(
-    {
-        "wat",
-        "hoe",
-        "waar",
-        "wie",
-        "wanneer",
-        "welke",
-        "welk",
-        "waarom",
-        "mag",
-        "mogen",
-        "moet",
-        "moeten",
-        "kan",
-        "kun",
-        "kunnen",
-        "heb",
-        "hebben",
-        "is",
-        "zijn",
-        "wordt",
-        "worden",
-        "krijg",
-        "krijgen",
-        "what",
-        "how",
-        "where",
-        "who",
-        "when",
-        "which",
-        "why",
-        "can",
-        "could",
-        "may",
-        "do",
-        "does",
-        "are",
-        "should",
-        "must",
-        "need",
-        "will",
-        "would",
-    }
-)
-_ANSWERING = frozenset(
-    {
-        "ja",
-        "nee",
-        "yes",
-        "no",
-        "klopt",
-        "ok",
-        "oke",
-        "okay",
-        "jazeker",
-        "natuurlijk",
-        "sure",
-    }
-)
+# fmt: off
+_ASKING = frozenset({
+    "wat", "hoe", "waar", "wie", "wanneer", "welke", "welk", "waarom", "mag", "mogen", "moet",
+    "moeten", "kan", "kun", "kunnen", "heb", "hebben", "is", "zijn", "wordt", "worden", "krijg",
+    "krijgen", "what", "how", "where", "who", "when", "which", "why", "can", "could", "may", "do",
+    "does", "are", "should", "must", "need", "will", "would",
+})
+_ANSWERING = frozenset({
+    "ja", "nee", "yes", "no", "klopt", "ok", "oke", "okay", "jazeker", "natuurlijk", "sure",
+})
+# fmt: on
 FOLLOW_UP_MAX_WORDS = 8
 STORY_MIN_WORDS = 20
 _QUESTION_END = re.compile(r"(?<=\?)\s+")
