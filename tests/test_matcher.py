@@ -78,6 +78,23 @@ def test_a_long_message_that_opens_with_a_greeting_is_about_its_question(matcher
     assert matcher.match(text).intent == "permit-street-party"
 
 
+def test_thanks_behind_a_question_does_not_take_the_question(matcher: Matcher) -> None:
+    text = "bedankt, maar hoe lang duurt het aanvragen van een evenementenvergunning?"
+    match = matcher.match(text)
+    assert (match.action, match.intent) == ("flow", "permit-event")
+
+
+def test_a_long_thank_you_is_thanked_not_handed_on(matcher: Matcher) -> None:
+    match = matcher.match("super bedankt allemaal, hier ga ik zeker iets mee doen")
+    assert (match.action, match.intent) == ("answer", "system-thanks")
+
+
+def test_a_greeting_the_knowledge_barely_knows_is_greeted_back(matcher: Matcher) -> None:
+    # Only small talk is plausible: a person would greet back, not fetch a colleague.
+    match = matcher.match("goeienavond juffrouw")
+    assert (match.action, match.intent) == ("answer", "system-greeting")
+
+
 def test_clarify_lists_close_alternatives(kb_dir: Callable[..., Path]) -> None:
     folder = kb_dir()
     matcher = Matcher(load_knowledge(folder), Thresholds(answer_margin=1.0))

@@ -29,6 +29,11 @@ from loketbot.understanding.language import LanguageGuesser
 Action = Literal["answer", "flow", "clarify", "handoff", "redirect"]
 
 
+def _stopwords() -> list[str]:
+    """Function words of both languages: they count for little (Thresholds.stopword_weight)."""
+    return [w for lang in ("dutch", "english") for w in get_stop_words(lang)]
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Decision bands; values and the cross-validation behind them are in docs/matching.md.
@@ -54,8 +59,10 @@ class Thresholds:
     # When the bot is unsure, an out-of-scope anchor scoring at least this share of the top
     # topic wins: asking "did you mean the subsidy?" about a benefit not paid helps nobody.
     anchor_share: float = 0.9
-    # A greeting or thanks opening a longer message is politeness, not the question.
+    # A greeting or thanks opening a longer message is politeness, not the question; thanks
+    # without a question mark that outscores every topic this many times over is the message.
     small_talk_max_words: int = 6
+    small_talk_lead: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -98,12 +105,12 @@ class Matcher:
                 texts[lang].extend(entry.keywords[lang])
                 if lang in entry.title:
                     texts[lang].append(entry.title[lang])
-        stopwords = [w for lang in ("dutch", "english") for w in get_stop_words(lang)]
-        self.analyzer = Analyzer(texts, knowledge.synonyms, stopwords)
+        self.analyzer = Analyzer(texts, knowledge.synonyms, _stopwords())
         self.languages = LanguageGuesser(self.analyzer.words_by_lang)
         self._small_talk = frozenset(
             i for i, e in enumerate(self._entries) if e.id in ("system-greeting", "system-thanks")
         )
+        self._thanks = frozenset(i for i, e in enumerate(self._entries) if e.id == "system-thanks")
         self._named_by: list[frozenset[str]] = []  # per entry: terms of its title and keywords
         self._index_examples()
         self.analyzer.indexed()
@@ -158,12 +165,7 @@ class Matcher:
 
     def _stop_terms(self, key_words: set[str]) -> set[str]:
         """Stemmed stopwords, minus `key_words`: every word an editor put in a title or keywords."""
-        stops = {
-            term
-            for lang in ("dutch", "english")
-            for word in get_stop_words(lang)
-            for term in self.analyzer.terms(word, correct=False)
-        }
+        stops = {term for word in _stopwords() for term in self.analyzer.terms(word, correct=False)}
         return stops - key_words
 
     def match(self, text: str, lang: str | None = None) -> Match:
@@ -189,7 +191,15 @@ class Matcher:
         scores = self._score(terms)
         long = len(text.split()) > t.small_talk_max_words
         # The top five (for the log) or more; ties in the order the question reached them.
-        ranked = scores.ranked(max(5, t.max_alternatives), skip=self._small_talk if long else ())
+        count = max(5, t.max_alternatives)
+        ranked = scores.ranked(count)
+        if long:
+            topical = scores.ranked(count, skip=self._small_talk)
+            # A greeting opens a question ("hoi, wat is een stichting"); thanks may close a
+            # conversation at length ("top bedankt, hier kan ik wat mee"), unless it asks more.
+            closing = bool(ranked) and ranked[0][0] in self._thanks and "?" not in text
+            if not closing or ranked[0][1] < t.small_talk_lead * (topical or [(0, 0.0)])[0][1]:
+                ranked = topical
         closest = self._index.closest_example(scores, ranked[0][0]) if ranked else None
         closest_lang = None if closest is None else self._example_langs[closest]
         detected, sure = self._language(text, closest_lang)
@@ -237,6 +247,8 @@ class Matcher:
             for i in (plausible + topics[len(plausible) : 2])[: t.max_alternatives]
         )
         if len(offered) < 2:
+            if best_index in self._small_talk:  # "goeie morgen meneer": greet back
+                return Match(text, best.id, score, "answer", (), lang, sure, candidates)
             return Match(text, None, score, "handoff", (), lang, sure, candidates)
         return Match(text, best.id, score, "clarify", offered, lang, sure, candidates)
 
