@@ -36,6 +36,7 @@ class Scored:
     ranked: tuple[tuple[int, float], ...]
     lang: str
     sure: bool
+    text: str = ""  # some bands depend on the question's length
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def score_folds(knowledge: Knowledge, thresholds: Thresholds) -> tuple[list[Scor
         matcher = Matcher(partial, thresholds)
         for text, expect in held:
             ranked, lang, sure = matcher.rank(text)
-            scored.append(Scored(expect, tuple(ranked), lang, sure))
+            scored.append(Scored(expect, tuple(ranked), lang, sure, text))
     assert matcher is not None
     return scored, matcher
 
@@ -87,7 +88,7 @@ def measure(matcher: Matcher, scored: Sequence[Scored], bands: Thresholds) -> Re
     """top1, safe, wrong, out-of-scope handled, and the share of in-scope asked to clarify."""
     ins = outs = top1 = safe = wrong = handled = clarify = 0
     for case in scored:
-        match = matcher.decide("", case.ranked, case.lang, case.sure, bands)
+        match = matcher.decide(case.text, case.ranked, case.lang, case.sure, bands)
         confident = match.action in ("answer", "flow", "redirect")
         if case.expect == HANDOFF:
             outs += 1
@@ -159,7 +160,7 @@ def best(matcher: Matcher, scored: Sequence[Scored]) -> tuple[Thresholds, Result
 def score_dev(matcher: Matcher, path: Path) -> list[Scored]:
     """The dev set's questions ranked by the matcher built on all the knowledge."""
     return [
-        Scored(c.expect, tuple(r), lang, sure)
+        Scored(c.expect, tuple(r), lang, sure, c.text)
         for c in read_cases(path)
         for r, lang, sure in [matcher.rank(c.text)]
     ]

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,21 @@ def test_a_greeting_the_knowledge_barely_knows_is_greeted_back(matcher: Matcher)
     # Only small talk is plausible: a person would greet back, not fetch a colleague.
     match = matcher.match("goeienavond juffrouw")
     assert (match.action, match.intent) == ("answer", "system-greeting")
+
+
+def test_a_long_question_is_asked_back_where_a_short_one_would_go_to_a_person(
+    matcher: Matcher,
+) -> None:
+    # A long question shares fewer of its words with any one phrasing: its score runs lower.
+    long = "Bent u van plan om op de stoep voor uw winkel een rek met boeken neer te zetten?"
+    ranked, lang, sure = matcher.rank(long)
+    top = ranked[0][1]
+    bands = Thresholds(clarify_above=top / 0.95, answer_above=top / 0.95 + 0.1)
+    assert matcher.decide(long, ranked, lang, sure, bands).action == "clarify"
+    strict = replace(bands, long_question_floor=1.0)
+    assert matcher.decide(long, ranked, lang, sure, strict).action == "handoff"
+    short = " ".join(long.split()[: bands.long_question_words])
+    assert matcher.decide(short, ranked, lang, sure, bands).action == "handoff"
 
 
 def test_clarify_lists_close_alternatives(kb_dir: Callable[..., Path]) -> None:

@@ -46,6 +46,10 @@ class Thresholds:
     answer_above: float = 0.28
     answer_margin: float = 0.10
     clarify_above: float = 0.17
+    # A long question shares fewer of its words with any one phrasing, so its cosine runs
+    # lower: past this many words, the clarify floor is this share of clarify_above.
+    long_question_words: int = 8
+    long_question_floor: float = 0.9
     # Clarify offers the candidates scoring at least this share of the top one.
     offer_share: float = 0.5
     example_weight: float = 0.3
@@ -224,7 +228,10 @@ class Matcher:
         """The action for ranked scores (from `rank`), by the bands of `thresholds`."""
         t = thresholds or self.thresholds
         candidates = tuple((self._entries[i].id, round(s * 100, 1)) for i, s in ranked[:5])
-        if not ranked or ranked[0][1] < min(t.clarify_above, t.answer_above):
+        floor = min(t.clarify_above, t.answer_above)
+        if len(text.split()) > t.long_question_words:
+            floor *= t.long_question_floor
+        if not ranked or ranked[0][1] < floor:
             top = round(ranked[0][1] * 100, 1) if ranked else 0.0
             return Match(text, None, top, "handoff", (), lang, sure, candidates)
         best_index, best_score = ranked[0]
