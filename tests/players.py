@@ -152,6 +152,17 @@ def tally(emu: BotApiEmulator, chats: dict[int, int], tickets: dict[int, int]) -
     return result
 
 
+async def settle(emu: BotApiEmulator, chats: dict[int, int], tickets: dict[int, int]) -> None:
+    """Wait until no chat misses what its reference chat got, then 2 s for a duplicate.
+
+    The last message of a script (who the fixed contact is, after the answer) may still be in
+    a retry: a send that timed out is repeated only after PTB's 5 s timeout and a backoff.
+    """
+    with contextlib.suppress(AssertionError):  # the caller's tally reports what is missing
+        await emu.wait_for(lambda: not tally(emu, chats, tickets).lost, timeout=60)
+    await asyncio.sleep(2.0)  # give a duplicate every chance to show up
+
+
 @contextlib.asynccontextmanager
 async def running_bot(
     backend: str, tmp_path: Path, *, via: Callable[[str], str] = str, **env: str

@@ -18,7 +18,16 @@ from loketbot.store.store import Store
 
 from .botapi.emulator import BotApiEmulator
 from .dbs import BACKENDS
-from .players import FIRST_USER, OFFICERS, Users, answer_cards, running_bot, shape, tally
+from .players import (
+    FIRST_USER,
+    OFFICERS,
+    Users,
+    answer_cards,
+    running_bot,
+    settle,
+    shape,
+    tally,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +97,7 @@ async def test_kill_9_with_200_users_loses_and_repeats_nothing(
             {chat: ticket for chat, ticket in zip(tasks, results, strict=True) if ticket}
         )
         recovered = asyncio.get_running_loop().time() - killed_at
-        await asyncio.sleep(2.0)  # give a duplicate every chance to show up
+        await settle(emu, chats, tickets)
         stop.set()
         await officer
         result = tally(emu, chats, tickets)
@@ -135,7 +144,7 @@ async def test_bot_api_failing_one_call_in_five_delivers_all_once_in_order(
         results = await asyncio.wait_for(asyncio.gather(*jobs.values()), timeout=240)
         emu.clear_faults()
         tickets.update({chat: t for chat, t in zip(jobs, results, strict=True) if t})
-        await asyncio.sleep(2.0)  # give a duplicate every chance to show up
+        await settle(emu, chats, tickets)
         stop.set()
         await officer
         failed = Counter(c.status for c in emu.call_log() if c.status and c.status >= 400)

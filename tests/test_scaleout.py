@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from .botapi.emulator import BotApiEmulator
 from .dbs import PG_ENV, database
-from .players import FIRST_USER, OFFICER, OFFICERS, Users, answer_cards, tally
+from .players import FIRST_USER, OFFICER, OFFICERS, Users, answer_cards, settle, tally
 from .serving import TOKEN, Bot, serve_env, wait_http
 
 pytestmark = [
@@ -121,7 +121,7 @@ async def test_two_webhook_instances_on_one_postgresql(tmp_path: Path) -> None:
                 jobs[chat] = users.hand_off(chat) if n % 2 else users.burst(chat)
             results = await asyncio.wait_for(asyncio.gather(*jobs.values()), timeout=180)
             tickets.update({chat: t for chat, t in zip(jobs, results, strict=True) if t})
-            await asyncio.sleep(2.0)  # give a duplicate every chance to show up
+            await settle(emu, chats, tickets)
         finally:
             stop.set()
             await delivering
