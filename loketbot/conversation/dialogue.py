@@ -439,7 +439,8 @@ class Dialogue:
         lang = conv.lang
         anchor = self.knowledge.by_id.get(match.intent or "")
         if match.action == "redirect" and anchor is not None:
-            return self._redirect(conv, anchor)
+            close = [e for e in map(self._entry, match.alternatives) if e is not None]
+            return self._redirect(conv, anchor, close[0] if close else None)
         if match.action == "handoff" or match.intent is None:
             return self._ask_for_human(conv, conv.question, offer="offer_handoff")
         if match.action == "clarify":
@@ -455,15 +456,20 @@ class Dialogue:
             )
         return self._answer(conv, self.knowledge.by_id[match.intent])
 
-    def _redirect(self, conv: Conversation, anchor: Entry) -> Outcome:
-        """Someone else at the municipality handles this: say who; an officer second."""
+    def _redirect(self, conv: Conversation, anchor: Entry, close: Entry | None) -> Outcome:
+        """Someone else at the municipality handles this: say who; a close topic and an
+        officer second."""
         lang = conv.lang
         lines = [anchor.text(anchor.answer, lang).strip()]
         if anchor.links:
             lines += ["", say("more_info", lang) + ":"]
             lines += [f"- {link.title}: {link.url}" for link in anchor.links]
-        button = Button(say("redirect_officer", lang), "h:ask")
-        return Outcome(replace(conv, mode="redirected"), (Reply("\n".join(lines), (button,)),))
+        buttons: tuple[Button, ...] = (Button(say("redirect_officer", lang), "h:ask"),)
+        if close is not None:
+            title = close.text(close.title, lang)
+            lines += ["", say("redirect_close", lang, title=title)]
+            buttons = (Button(title, f"e:{close.id}"), *buttons)
+        return Outcome(replace(conv, mode="redirected"), (Reply("\n".join(lines), buttons),))
 
     def _answer(self, conv: Conversation, entry: Entry) -> Outcome:
         lang = conv.lang

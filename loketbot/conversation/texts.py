@@ -85,6 +85,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nl": "Je vroeg ook iets over: {title}. Tik hieronder voor dat antwoord.",
         "en": "You also asked about: {title}. Tap below for that answer.",
     },
+    "redirect_close": {
+        "nl": "Ging je vraag toch over {title}? Tik dan hieronder.",
+        "en": "Was your question about {title} after all? Then tap below.",
+    },
     "redirect_officer": {
         "nl": "Toch een verbindingsofficier vragen",
         "en": "Ask a liaison officer anyway",

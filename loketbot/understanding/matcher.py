@@ -63,6 +63,9 @@ class Thresholds:
     # When the bot is unsure, an out-of-scope anchor scoring at least this share of the top
     # topic wins: asking "did you mean the subsidy?" about a benefit not paid helps nobody.
     anchor_share: float = 0.9
+    # A redirect also offers the best topic when it scores at least this share of the top.
+    # It changes no decision, so no metric: chosen by reading the near-ties in docs/matching.md.
+    redirect_offer_share: float = 0.75
     # A greeting or thanks opening a longer message is politeness, not the question; thanks
     # without a question mark that outscores every topic this many times over is the message.
     small_talk_max_words: int = 6
@@ -238,14 +241,16 @@ class Matcher:
         best = self._entries[best_index]
         score = round(best_score * 100, 1)
         if best.is_anchor:
-            return self._anchor(text, best, score, lang, sure, candidates)
+            return self._anchor(text, best, score, lang, sure, candidates, self._close(ranked, t))
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         if best_score >= t.answer_above and best_score - runner_up >= t.answer_margin:
             action: Action = "flow" if best.flow else "answer"
             return Match(text, best.id, score, action, (), lang, sure, candidates)
         anchor = next(((i, s) for i, s in ranked if self._entries[i].is_anchor), None)
         if anchor is not None and anchor[1] >= best_score * t.anchor_share:
-            return self._anchor(text, self._entries[anchor[0]], score, lang, sure, candidates)
+            winner = self._entries[anchor[0]]
+            close = self._close(ranked, t)
+            return self._anchor(text, winner, score, lang, sure, candidates, close)
         topics = [i for i, _ in ranked if not self._entries[i].is_anchor]
         plausible = [i for i, s in ranked if s >= best_score * t.offer_share and i in topics]
         # Always a choice of two or more (the runner-up at least): one option is no question.
@@ -259,6 +264,15 @@ class Matcher:
             return Match(text, None, score, "handoff", (), lang, sure, candidates)
         return Match(text, best.id, score, "clarify", offered, lang, sure, candidates)
 
+    def _close(self, ranked: Sequence[tuple[int, float]], t: Thresholds) -> tuple[str, ...]:
+        """The best topic, when it scores close to the top: offered beside a redirect."""
+        top = ranked[0][1]
+        for index, value in ranked:
+            entry = self._entries[index]
+            if not entry.is_anchor and entry.kind != "system":
+                return (entry.id,) if value >= top * t.redirect_offer_share else ()
+        return ()
+
     @staticmethod
     def _anchor(
         text: str,
@@ -267,9 +281,11 @@ class Matcher:
         lang: str,
         sure: bool,
         candidates: tuple[tuple[str, float], ...],
+        close: tuple[str, ...] = (),
     ) -> Match:
         # Someone else at the municipality handles it (the anchor says who), or, for an
-        # anchor without an answer, only a person can help.
+        # anchor without an answer, only a person can help. A topic close behind is offered
+        # too: "penningmeester schulden stichting" may be about the board, not one's debts.
         if anchor.answer:
-            return Match(text, anchor.id, score, "redirect", (), lang, sure, candidates)
+            return Match(text, anchor.id, score, "redirect", close, lang, sure, candidates)
         return Match(text, None, score, "handoff", (), lang, sure, candidates)
