@@ -156,10 +156,10 @@ async def settle(emu: BotApiEmulator, chats: dict[int, int], tickets: dict[int, 
     """Wait until no chat misses what its reference chat got, then 2 s for a duplicate.
 
     The last message of a script (who the fixed contact is, after the answer) may still be in
-    a retry: a send that timed out is repeated only after PTB's 5 s timeout and a backoff.
+    a retry: a send that failed is repeated after a backoff of up to 60 s (sender.py).
     """
     with contextlib.suppress(AssertionError):  # the caller's tally reports what is missing
-        await emu.wait_for(lambda: not tally(emu, chats, tickets).lost, timeout=60)
+        await emu.wait_for(lambda: not tally(emu, chats, tickets).lost, timeout=90)
     await asyncio.sleep(2.0)  # give a duplicate every chance to show up
 
 
