@@ -25,6 +25,7 @@ from typing import Any
 
 from loketbot.content.knowledge import LANGS
 from loketbot.conversation.flows import FlowState
+from loketbot.profile import LIST_COLUMNS, PROFILE_COLUMNS
 from loketbot.understanding.matcher import Match
 
 STATE_VERSION = 1
@@ -65,7 +66,7 @@ class TicketInfo:
 class Profile:
     """The initiative's profile as the shell knows it (from the store): flows skip what it says.
 
-    The fields are the answers of the profile flow (`profile: true`); `themes` holds its theme.
+    One attribute per column of PROFILE_COLUMNS, filled by the profile flow (`profile: true`).
     """
 
     name: str = ""
@@ -76,26 +77,41 @@ class Profile:
 
     def known(self) -> dict[str, tuple[str, ...]]:
         """Profile field (as flows name it in `from_profile:`) -> its values, the empty left out."""
-        fields = {
-            "name": (self.name,),
-            "legal_form": (self.legal_form,),
-            "area": (self.area,),
-            "theme": self.themes,
-            "stage": (self.stage,),
-        }
-        return {k: tuple(v for v in vs if v) for k, vs in fields.items() if any(vs)}
+        known: dict[str, tuple[str, ...]] = {}
+        for field, column in PROFILE_COLUMNS.items():
+            value = getattr(self, column)
+            values = tuple(v for v in (value if column in LIST_COLUMNS else (value,)) if v)
+            if values:
+                known[field] = values
+        return known
 
     @classmethod
     def from_answers(cls, answers: Mapping[str, Any]) -> Profile:
-        """The profile the profile flow's answers make."""
-        theme = answers.get("theme")
-        return cls(
-            name=str(answers.get("name") or "")[:200],
-            legal_form=str(answers.get("legal_form") or ""),
-            area=str(answers.get("area") or ""),
-            themes=(str(theme),) if theme else (),
-            stage=str(answers.get("stage") or ""),
-        )
+        """The profile the profile flow's answers make (one answer per field, a theme too)."""
+        values: dict[str, Any] = {}
+        for field, column in PROFILE_COLUMNS.items():
+            answer = answers.get(field)
+            if column in LIST_COLUMNS:
+                values[column] = (str(answer),) if answer else ()
+            else:
+                values[column] = str(answer or "")
+        values["name"] = values["name"][:200]
+        return cls(**values)
+
+    @classmethod
+    def from_columns(cls, row: Mapping[str, Any]) -> Profile:
+        """The profile as the store read it: each of PROFILE_COLUMNS' values -> value or None."""
+        values: dict[str, Any] = {}
+        for column in PROFILE_COLUMNS.values():
+            if column in LIST_COLUMNS:
+                values[column] = tuple(str(v) for v in row[column] or ())
+            else:
+                values[column] = row[column] or ""
+        return cls(**values)
+
+    def columns(self) -> dict[str, Any]:
+        """PROFILE_COLUMNS' values -> this profile's value, for the store to save."""
+        return {column: getattr(self, column) for column in PROFILE_COLUMNS.values()}
 
 
 @dataclass(frozen=True)
