@@ -41,6 +41,7 @@ from loketbot.conversation.state import (
 )
 from loketbot.conversation.texts import KIND_LABELS, say
 from loketbot.understanding.analysis import tokens
+from loketbot.understanding.answers import NO, NO_SHORT, OKAY, YES, YES_SHORT
 from loketbot.understanding.matcher import Match, Matcher
 from loketbot.understanding.reading import Reading, asks, read
 
@@ -68,7 +69,8 @@ _COMMANDS = {
     "/forget": "forget",
 }
 _FLOW_BUTTONS = frozenset({"f", "fa", "fl", "fx"})  # start, answer, control, other topic
-_YES = frozenset({"ja", "j", "yes", "y", "ok", "oke", "graag", "ja graag", "doe maar"})
+# A whole message saying yes or no to the dialogue's offer of a person, or to /vergeet.
+_YES = YES | YES_SHORT | OKAY | {"graag", "ja graag", "doe maar"}
 _FLOW_BACK = frozenset(
     {"terug", "vorige", "vorige vraag", "ga terug", "back", "go back", "previous"}
 )
@@ -88,7 +90,7 @@ _DONT_KNOW = frozenset(
         "not sure",
     }
 )
-_NO = frozenset({"nee", "n", "no", "nope", "nee dank je", "no thanks", "laat maar"})
+_NO = NO | NO_SHORT | {"nee dank je", "no thanks", "laat maar"}
 
 
 class Dialogue:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 
 from loketbot.understanding.analysis import tokens
+from loketbot.understanding.answers import AGREEING, NO, OKAY, YES
 from loketbot.understanding.matcher import Match, Matcher
 
 # "en hoe lang duurt dat?", "and what does it cost?", "en voor een vereniging?"
@@ -42,10 +43,8 @@ _ASKING = frozenset({
     "krijgen", "what", "how", "where", "who", "when", "which", "why", "can", "could", "may", "do",
     "does", "are", "should", "must", "need", "will", "would",
 })
-_ANSWERING = frozenset({
-    "ja", "nee", "yes", "no", "klopt", "ok", "oke", "okay", "jazeker", "natuurlijk", "sure",
-})
 # fmt: on
+_ANSWERING = YES | NO | AGREEING | OKAY | {"okay", "sure"}
 FOLLOW_UP_MAX_WORDS = 8
 STORY_MIN_WORDS = 20
 _QUESTION_END = re.compile(r"(?<=\?)\s+")
