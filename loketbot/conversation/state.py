@@ -203,7 +203,8 @@ class Conversation:
         "idle"  # idle | clarify | redirected | handoff_* | followup_confirm | forget_confirm
     )
     question: str = ""
-    last_question: str = ""  # the latest free-text question, for a later "/mens"
+    last_question: str = ""  # the latest free-text question: a follow-up is read against it
+    followed: str = ""  # the question last_question follows up, when it was read on its own
     last_topic: str | None = None  # the entry answered last: what a follow-up refers to
     options: tuple[str, ...] = ()
     candidates: tuple[tuple[str, float], ...] = ()
@@ -211,6 +212,12 @@ class Conversation:
     offered: tuple[Button, ...] = ()  # the last buttons shown: a typed number or label picks one
     flow: FlowState | None = None  # the flow in progress
     last_flow: FlowState | None = None  # the flow that ended last: context for a handoff
+
+    @property
+    def asked(self) -> str:
+        """The latest question as a later "/mens" passes it on: a follow-up read on its own
+        ("en een coöperatie?") with the question it follows up."""
+        return f"{self.followed} — {self.last_question}" if self.followed else self.last_question
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict for the store."""
@@ -221,6 +228,7 @@ class Conversation:
             "mode": self.mode,
             "question": self.question,
             "last_question": self.last_question,
+            "followed": self.followed,
             "last_topic": self.last_topic,
             "options": list(self.options),
             "candidates": [list(c) for c in self.candidates],
@@ -244,6 +252,7 @@ class Conversation:
             mode=str(data.get("mode", "idle")),
             question=str(data.get("question", "")),
             last_question=str(data.get("last_question", "")),
+            followed=str(data.get("followed", "")),
             last_topic=str(data["last_topic"]) if data.get("last_topic") else None,
             options=tuple(str(o) for o in data.get("options", ())),
             candidates=tuple((str(i), float(s)) for i, s in data.get("candidates", ())),

@@ -58,7 +58,8 @@ class Reading:
 
     match: Match
     also: str | None = None
-    via: str = "message"  # message | context | parts | story
+    # message | follow-up (a short follow-up read on its own) | context | parts | story
+    via: str = "message"
 
 
 def read(
@@ -72,7 +73,8 @@ def read(
     """Match `text` in the light of the conversation's previous question and topic."""
     own = matcher.match(text, lang)
     words = tokens(text)
-    if previous_question and _follows_up(words):
+    following = bool(previous_question) and _follows_up(words)
+    if following:
         # "en een coöperatie?" after a stichting names its own topic: read alone, even unsure.
         named = own.action in (*_CONFIDENT, "clarify") and matcher.names_topic(text, own.intent)
         if not named or own.intent == previous_topic:
@@ -87,7 +89,7 @@ def read(
     if own.action in ("handoff", "clarify") and len(words) >= STORY_MIN_WORDS:
         # Unsure about the story as a whole: its sentences, each on its own, say more.
         return _story(matcher, text, own, lang) or Reading(own)
-    return Reading(own)
+    return Reading(own, via="follow-up" if following else "message")
 
 
 def asks(text: str) -> bool:
