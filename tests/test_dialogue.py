@@ -95,6 +95,19 @@ def test_mens_uses_the_last_question(dialogue: Dialogue) -> None:
     assert isinstance(event, HandoffRequested) and event.question == "wat is een stichting?"
 
 
+def test_mens_after_a_follow_up_read_alone_passes_on_both_questions(dialogue: Dialogue) -> None:
+    conv = say(dialogue, Conversation(), "wat is een stichting?").conversation
+    conv = say(dialogue, conv, "en een coöperatie?").conversation
+    # The next follow-up is still read against "en een coöperatie?" alone.
+    assert conv.last_question == "en een coöperatie?"
+    conv = Conversation.from_json(conv.to_json())
+    out = say(dialogue, conv, "/mens")
+    out = say(dialogue, out.conversation, button="h:skip")
+    (event,) = out.events
+    assert isinstance(event, HandoffRequested)
+    assert event.question == "wat is een stichting? — en een coöperatie?"
+
+
 def test_mens_without_a_question_asks_for_it(dialogue: Dialogue) -> None:
     out = say(dialogue, Conversation(), "/mens")
     assert out.conversation.mode == "handoff_question"

@@ -21,7 +21,7 @@ from loketbot.service.desk import Desk
 from loketbot.service.organisation import hand_over, pass_target
 from loketbot.service.routing import route
 from loketbot.service.sender import Sender
-from loketbot.service.tickets import Tickets
+from loketbot.service.tickets import Tickets, passed_to
 from loketbot.store.organisation import RoutingFacts, TeamRecord, add_team, set_officer
 from loketbot.store.records import OfficerRecord, OutboxRecord
 from loketbot.store.store import ChatKey, Store
@@ -97,6 +97,13 @@ def test_pass_target_reads_full_names_unique_first_names_and_teams() -> None:
     assert "Anna de Vries, Anna Bakker" in str(pass_target("Anna", people, known))
     assert "Geen collega of team 'Eva'" in str(pass_target("Eva", people, known))
     assert str(pass_target("team Noord", people, known)) == "Geen team 'Noord'."
+
+
+def test_passed_to_names_the_officer_the_team_or_both() -> None:
+    bram, zuid = _officer(3, "Bram Jansen"), TeamRecord(1, "Zuid", ZUID, (), ())
+    assert passed_to(bram, None) == "Bram Jansen"
+    assert passed_to(None, zuid) == "team Zuid"
+    assert passed_to(bram, zuid) == "Bram Jansen en team Zuid"
 
 
 def test_route_prefers_contact_then_area_and_theme_else_coordinator() -> None:

@@ -9,13 +9,14 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "loketbot"
 
-# What each room may import of loketbot, besides itself. The foundation (errors, config) is
-# open to all; the entry points (cli, server) and the kept public path (matcher) may import
-# anything, and nothing inside a room may import them.
-FOUNDATION = {"errors", "config"}
+# What each room may import of loketbot, besides itself. The foundation (errors, config, the
+# profile's fields) is open to all; the entry points (cli, server) and the kept public path
+# (matcher) may import anything, and nothing inside a room may import them.
+FOUNDATION = {"errors", "config", "profile"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "config": {"errors"},
+    "profile": set(),
     "content": FOUNDATION,
     "store": FOUNDATION,
     "understanding": FOUNDATION | {"content"},

@@ -3,9 +3,13 @@ for routing, and gone after /vergeet (issue 13, point 4)."""
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from loketbot.conversation.dialogue import Dialogue
-from loketbot.conversation.state import Inbound
+from loketbot.conversation.state import Inbound, Profile
+from loketbot.profile import LIST_COLUMNS, PROFILE_COLUMNS
 from loketbot.service.desk import Desk
+from loketbot.store.models import Initiative
 from loketbot.store.organisation import initiative_of
 from loketbot.store.store import ChatKey, Store
 
@@ -73,3 +77,27 @@ async def test_a_saved_profile_spares_the_flows_its_questions(
     await desk.handle(CHAT, Inbound(button="v:yes"))
     replies = await desk.handle(CHAT, Inbound(button="f:find-contact"))
     assert "In welk gebied" in replies[-1].text  # the profile is gone, and with it the answer
+
+
+def test_one_table_names_the_profile_everywhere(flow_dialogue: Dialogue) -> None:
+    """PROFILE_COLUMNS is the profile: the profile flow asks its fields, Profile and the
+    initiatives table hold its columns."""
+    profile_flow = next(f for f in flow_dialogue.engine.flows.values() if f.profile)
+    asked = {s.save for s in profile_flow.steps.values() if s.kind == "ask"}
+    assert asked == set(PROFILE_COLUMNS)
+    assert [f.name for f in fields(Profile)] == list(PROFILE_COLUMNS.values())
+    assert set(PROFILE_COLUMNS.values()) <= set(Initiative.__table__.columns.keys())
+    assert LIST_COLUMNS.issubset(PROFILE_COLUMNS.values())
+
+
+def test_a_profile_goes_from_answers_to_columns_and_back() -> None:
+    answers = {"name": "De Pan", "legal_form": "none", "area": "Noord", "theme": "welzijn"}
+    profile = Profile.from_answers(answers)
+    assert profile.known() == {
+        "name": ("De Pan",),
+        "legal_form": ("none",),
+        "area": ("Noord",),
+        "theme": ("welzijn",),
+    }
+    stored = {**profile.columns(), "stage": None, "themes": ["welzijn"]}
+    assert Profile.from_columns(stored) == profile

@@ -50,8 +50,7 @@ from loketbot.service.desk import Desk
 from loketbot.service.lanes import Lanes
 from loketbot.service.organisation import pass_target
 from loketbot.service.sender import DeliveryFailed, DeliveryRetry
-from loketbot.service.tickets import TicketError, Tickets
-from loketbot.store.organisation import teams
+from loketbot.service.tickets import TicketError, Tickets, passed_to
 from loketbot.store.store import ChatKey, OfficerRecord, OutboxRecord, Store
 
 log = logging.getLogger(__name__)
@@ -501,9 +500,7 @@ class TelegramChannel:
 
     async def _pass_on(self, number: int, officer: OfficerRecord, name: str, note: str) -> str:
         """Pass ticket `number` on as /doorzetten asks; what to tell the group."""
-        async with self.store.reading("read teams from") as session:
-            known = await teams(session)
-        target = pass_target(name, await self.store.officers(), known)
+        target = pass_target(name, await self.store.officers(), await self.store.teams())
         if isinstance(target, str):
             return f"⛔ {target}"
         to_officer, to_team = target
@@ -511,15 +508,13 @@ class TelegramChannel:
             number, officer, to_officer=to_officer, to_team=to_team, note=note[:2000]
         )
         log.info("ticket %s passed on by %s in Telegram", number, officer.name)
-        who = to_officer.name if to_officer else f"team {to_team.name if to_team else ''}"
-        return f"➡️ Ticket {number} is doorgegeven aan {who}."
+        return f"➡️ Ticket {number} is doorgegeven aan {passed_to(to_officer, to_team)}."
 
     async def _officers_group(self, chat_id: str) -> bool:
         """Whether `chat_id` is the shared officers' group or a team's group."""
         if chat_id == self.officers_chat:
             return True
-        async with self.store.reading("read teams from") as session:
-            return any(team.chat_id == chat_id for team in await teams(session))
+        return any(team.chat_id == chat_id for team in await self.store.teams())
 
     async def _replied_ticket(self, replied: Message) -> int | None:
         """The ticket of the bot's card (or follow-up) an officer replied to, if any."""

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from loketbot.content.knowledge import Source, _Source, to_source, unknown_field
 from loketbot.content.yamlfile import Located, SyntaxProblem, read_yaml
 from loketbot.errors import KnowledgeError, Problem
+from loketbot.profile import PROFILE_COLUMNS
 
 # Rotterdam's areas (gebieden); `type: area` questions match typed names against these.
 AREAS: tuple[str, ...] = (
@@ -48,8 +49,9 @@ AREAS: tuple[str, ...] = (
     "Rozenburg",
 )
 # What an initiative's profile holds (the answers of the flow with `profile: true`): a question
-# that declares `from_profile: FIELD` is skipped when the chat's profile answers it.
-PROFILE_FIELDS: tuple[str, ...] = ("area", "legal_form", "name", "stage", "theme")
+# that declares `from_profile: FIELD` is skipped when the chat's profile answers it. Sorted, as
+# problems list them.
+PROFILE_FIELDS: tuple[str, ...] = tuple(sorted(PROFILE_COLUMNS))
 StepType = Literal["yesno", "choice", "number", "area", "text"]
 _Report = Callable[[tuple[str | int, ...], str], None]
 _Next = Callable[[str], Iterable[str]]

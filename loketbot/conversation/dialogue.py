@@ -41,6 +41,7 @@ from loketbot.conversation.state import (
 )
 from loketbot.conversation.texts import KIND_LABELS, say
 from loketbot.understanding.analysis import tokens
+from loketbot.understanding.answers import NO, NO_SHORT, OKAY, YES, YES_SHORT
 from loketbot.understanding.matcher import Match, Matcher
 from loketbot.understanding.reading import Reading, asks, read
 
@@ -68,7 +69,8 @@ _COMMANDS = {
     "/forget": "forget",
 }
 _FLOW_BUTTONS = frozenset({"f", "fa", "fl", "fx"})  # start, answer, control, other topic
-_YES = frozenset({"ja", "j", "yes", "y", "ok", "oke", "graag", "ja graag", "doe maar"})
+# A whole message saying yes or no to the dialogue's offer of a person, or to /vergeet.
+_YES = YES | YES_SHORT | OKAY | {"graag", "ja graag", "doe maar"}
 _FLOW_BACK = frozenset(
     {"terug", "vorige", "vorige vraag", "ga terug", "back", "go back", "previous"}
 )
@@ -88,7 +90,7 @@ _DONT_KNOW = frozenset(
         "not sure",
     }
 )
-_NO = frozenset({"nee", "n", "no", "nope", "nee dank je", "no thanks", "laat maar"})
+_NO = NO | NO_SHORT | {"nee dank je", "no thanks", "laat maar"}
 
 
 class Dialogue:
@@ -211,7 +213,7 @@ class Dialogue:
             if flow is not None:
                 return self._flow_outcome(idle, self.engine.start(flow.id, conv.lang))
         if command == "human":
-            return self._ask_for_human(conv, conv.last_question, offer="ask_question")
+            return self._ask_for_human(conv, conv.asked, offer="ask_question")
         return Outcome(conv, (Reply(say("unknown_command", conv.lang)),))
 
     def _language_of(self, conv: Conversation, text: str) -> Conversation:
@@ -299,7 +301,7 @@ class Dialogue:
     def _handoff_button(self, conv: Conversation, value: str) -> Outcome | None:
         lang = conv.lang
         if value == "human":
-            return self._ask_for_human(conv, conv.last_question, offer="ask_question")
+            return self._ask_for_human(conv, conv.asked, offer="ask_question")
         if value == "ask" and conv.mode == "clarify":
             return self._ask_for_human(conv, conv.question, offer="ask_question")
         if value == "ask" and conv.mode == "redirected":  # still wants an officer: fine
@@ -407,9 +409,7 @@ class Dialogue:
             conv = replace(conv, lang=match.lang)
         conv = replace(conv, mode="idle", options=(), question=text, candidates=match.candidates)
         if match.intent != "system-human":  # "ik wil een mens" is no question to pass on
-            # A follow-up read in context stands for the whole question ("... en hoe lang?").
-            asked = f"{conv.last_question} {text}" if reading.via == "context" else text
-            conv = replace(conv, last_question=asked[:500])
+            conv = _asked(conv, text, reading)
         if match.action in ("answer", "flow") and match.intent is not None:
             conv = replace(conv, last_topic=match.intent)
         outcome = self._route(conv, match)
@@ -474,7 +474,7 @@ class Dialogue:
     def _answer(self, conv: Conversation, entry: Entry) -> Outcome:
         lang = conv.lang
         if entry.id == "system-human":
-            return self._ask_for_human(conv, conv.last_question, offer="ask_question")
+            return self._ask_for_human(conv, conv.asked, offer="ask_question")
         text = entry.text(entry.answer, lang).strip()
         if entry.kind == "system":
             menu = entry.id in ("system-greeting", "system-help")
@@ -685,6 +685,18 @@ class Dialogue:
 def _plain(text: str) -> str:
     """Lower case, no accents or punctuation: "← Terug!" is "terug", "don't know" "dont know"."""
     return " ".join(tokens(text.replace("\u2019", "").replace("'", "")))
+
+
+def _asked(conv: Conversation, text: str, reading: Reading) -> Conversation:
+    """`conv` after the question `text`: what a next follow-up is read against, and what a
+    later /mens passes on (Conversation.asked)."""
+    if reading.via == "context":  # "... en hoe lang?" stands for the whole question
+        return replace(conv, last_question=f"{conv.last_question} {text}"[:500])
+    if reading.via == "follow-up":
+        # Read on its own, so the next follow-up is read against it alone; but "en een
+        # coöperatie?" means nothing to an officer without the question it follows.
+        return replace(conv, last_question=text[:500], followed=conv.asked[:500])
+    return replace(conv, last_question=text[:500], followed="")
 
 
 def _small_talk(match: Match) -> bool:

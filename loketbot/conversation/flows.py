@@ -15,25 +15,12 @@ from loketbot.content.areas import Areas, from_names
 from loketbot.content.flowfile import AREAS, Flow, Scalar, Step
 from loketbot.content.knowledge import Knowledge
 from loketbot.conversation.texts import say
+from loketbot.understanding.answers import AGREEING, NO, NO_SHORT, YES, YES_SHORT
 
 MAX_FAILURES = 3
-_YES = frozenset(
-    {
-        "ja",
-        "j",
-        "yes",
-        "y",
-        "jazeker",
-        "klopt",
-        "zeker",
-        "jawel",
-        "yep",
-        "yeah",
-        "jup",
-        "natuurlijk",
-    }
-)
-_NO = frozenset({"nee", "n", "no", "nope", "neen", "niet", "geen", "nah", "neuh"})
+# The first word of a typed answer to a yes/no question ("ja, de hele straat", "nee hoor").
+_YES = YES | YES_SHORT | AGREEING | {"zeker", "jawel", "yep", "yeah", "jup"}
+_NO = NO | NO_SHORT | {"neen", "niet", "geen", "nah", "neuh"}
 _WORDS = re.compile(r"[^\W_]+")
 # A typed choice must beat the next option by this much: "met 3 buren" shares only "met"
 # with "Alleen, met een idee" and is asked again rather than taken for it.

@@ -25,6 +25,7 @@ from typing import Any
 
 from loketbot.content.knowledge import LANGS
 from loketbot.conversation.flows import FlowState
+from loketbot.profile import LIST_COLUMNS, PROFILE_COLUMNS
 from loketbot.understanding.matcher import Match
 
 STATE_VERSION = 1
@@ -65,7 +66,7 @@ class TicketInfo:
 class Profile:
     """The initiative's profile as the shell knows it (from the store): flows skip what it says.
 
-    The fields are the answers of the profile flow (`profile: true`); `themes` holds its theme.
+    One attribute per column of PROFILE_COLUMNS, filled by the profile flow (`profile: true`).
     """
 
     name: str = ""
@@ -76,26 +77,41 @@ class Profile:
 
     def known(self) -> dict[str, tuple[str, ...]]:
         """Profile field (as flows name it in `from_profile:`) -> its values, the empty left out."""
-        fields = {
-            "name": (self.name,),
-            "legal_form": (self.legal_form,),
-            "area": (self.area,),
-            "theme": self.themes,
-            "stage": (self.stage,),
-        }
-        return {k: tuple(v for v in vs if v) for k, vs in fields.items() if any(vs)}
+        known: dict[str, tuple[str, ...]] = {}
+        for field, column in PROFILE_COLUMNS.items():
+            value = getattr(self, column)
+            values = tuple(v for v in (value if column in LIST_COLUMNS else (value,)) if v)
+            if values:
+                known[field] = values
+        return known
 
     @classmethod
     def from_answers(cls, answers: Mapping[str, Any]) -> Profile:
-        """The profile the profile flow's answers make."""
-        theme = answers.get("theme")
-        return cls(
-            name=str(answers.get("name") or "")[:200],
-            legal_form=str(answers.get("legal_form") or ""),
-            area=str(answers.get("area") or ""),
-            themes=(str(theme),) if theme else (),
-            stage=str(answers.get("stage") or ""),
-        )
+        """The profile the profile flow's answers make (one answer per field, a theme too)."""
+        values: dict[str, Any] = {}
+        for field, column in PROFILE_COLUMNS.items():
+            answer = answers.get(field)
+            if column in LIST_COLUMNS:
+                values[column] = (str(answer),) if answer else ()
+            else:
+                values[column] = str(answer or "")
+        values["name"] = values["name"][:200]
+        return cls(**values)
+
+    @classmethod
+    def from_columns(cls, row: Mapping[str, Any]) -> Profile:
+        """The profile as the store read it: each of PROFILE_COLUMNS' values -> value or None."""
+        values: dict[str, Any] = {}
+        for column in PROFILE_COLUMNS.values():
+            if column in LIST_COLUMNS:
+                values[column] = tuple(str(v) for v in row[column] or ())
+            else:
+                values[column] = row[column] or ""
+        return cls(**values)
+
+    def columns(self) -> dict[str, Any]:
+        """PROFILE_COLUMNS' values -> this profile's value, for the store to save."""
+        return {column: getattr(self, column) for column in PROFILE_COLUMNS.values()}
 
 
 @dataclass(frozen=True)
@@ -187,7 +203,8 @@ class Conversation:
         "idle"  # idle | clarify | redirected | handoff_* | followup_confirm | forget_confirm
     )
     question: str = ""
-    last_question: str = ""  # the latest free-text question, for a later "/mens"
+    last_question: str = ""  # the latest free-text question: a follow-up is read against it
+    followed: str = ""  # the question last_question follows up, when it was read on its own
     last_topic: str | None = None  # the entry answered last: what a follow-up refers to
     options: tuple[str, ...] = ()
     candidates: tuple[tuple[str, float], ...] = ()
@@ -195,6 +212,12 @@ class Conversation:
     offered: tuple[Button, ...] = ()  # the last buttons shown: a typed number or label picks one
     flow: FlowState | None = None  # the flow in progress
     last_flow: FlowState | None = None  # the flow that ended last: context for a handoff
+
+    @property
+    def asked(self) -> str:
+        """The latest question as a later "/mens" passes it on: a follow-up read on its own
+        ("en een coöperatie?") with the question it follows up."""
+        return f"{self.followed} — {self.last_question}" if self.followed else self.last_question
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict for the store."""
@@ -205,6 +228,7 @@ class Conversation:
             "mode": self.mode,
             "question": self.question,
             "last_question": self.last_question,
+            "followed": self.followed,
             "last_topic": self.last_topic,
             "options": list(self.options),
             "candidates": [list(c) for c in self.candidates],
@@ -228,6 +252,7 @@ class Conversation:
             mode=str(data.get("mode", "idle")),
             question=str(data.get("question", "")),
             last_question=str(data.get("last_question", "")),
+            followed=str(data.get("followed", "")),
             last_topic=str(data["last_topic"]) if data.get("last_topic") else None,
             options=tuple(str(o) for o in data.get("options", ())),
             candidates=tuple((str(i), float(s)) for i, s in data.get("candidates", ())),

@@ -58,16 +58,7 @@ ADMITTED_KEPT = 10_000  # update ids the flood limit let through, remembered for
 
 def _profile(turn: Turn) -> Profile | None:
     """The chat's initiative profile as the turn read it, for the dialogue."""
-    row = turn.profile
-    if row is None:
-        return None
-    return Profile(
-        name=row["name"] or "",
-        legal_form=row["legal_form"] or "",
-        area=row["area"] or "",
-        themes=tuple(str(t) for t in row["themes"] or ()),
-        stage=row["stage"] or "",
-    )
+    return None if turn.profile is None else Profile.from_columns(turn.profile)
 
 
 def _whole(text: str) -> list[str]:
@@ -215,15 +206,7 @@ class Desk:
     def _save_profile(self, turn: Turn, event: ProfileGiven) -> None:
         """The profile flow's answers, as the initiative's profile."""
         profile = Profile.from_answers(event.answers)
-        save_profile(
-            turn.orm(),
-            turn.conversation_id,
-            name=profile.name,
-            legal_form=profile.legal_form,
-            area=profile.area,
-            themes=list(profile.themes),
-            stage=profile.stage,
-        )
+        save_profile(turn.orm(), turn.conversation_id, **profile.columns())
         log.info("initiative profile saved")
 
     @staticmethod

@@ -27,7 +27,7 @@ from loketbot.conversation.face import tell
 from loketbot.errors import LoketbotError
 from loketbot.service.routing import THEMES, contact_line
 from loketbot.store.models import Conversation, Handoff, HandoffEvent, Initiative, User, utcnow
-from loketbot.store.organisation import TeamRecord, add_team, set_officer, set_team, teams
+from loketbot.store.organisation import TeamRecord, add_team, set_officer, set_team
 from loketbot.store.outbox import OutboxBuffer
 from loketbot.store.records import OfficerRecord
 from loketbot.store.store import Store
@@ -117,8 +117,7 @@ async def list_teams(settings: Settings) -> int:
     """`loketbot teams list`."""
     store = await Store.open(settings.database_url)
     try:
-        async with store.reading("read teams from") as session:
-            found = await teams(session)
+        found = await store.teams()
     finally:
         await store.close()
     for team in found:

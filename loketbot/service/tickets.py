@@ -6,7 +6,7 @@ rows (the answer to the initiator, the card update in the officers' group) commi
 
 from __future__ import annotations
 
-__all__ = ["TicketError", "Tickets", "card"]
+__all__ = ["TicketError", "Tickets", "card", "passed_to"]
 
 import uuid
 from collections.abc import Callable, Mapping
@@ -39,6 +39,12 @@ _STATUS_NL = {
 
 class TicketError(LoketbotError):
     """An officer action that cannot be done (wrong status, unknown ticket, not an officer)."""
+
+
+def passed_to(to_officer: OfficerRecord | None, to_team: TeamRecord | None) -> str:
+    """Whom a ticket is passed to, in Dutch: "Bram Jansen", "team Zuid" or both with "en"."""
+    names = (to_officer.name if to_officer else "", f"team {to_team.name}" if to_team else "")
+    return " en ".join(name for name in names if name)
 
 
 @dataclass(frozen=True)
@@ -290,11 +296,7 @@ class Tickets:
             before = tx.record
             if before.status not in ("open", "claimed"):
                 raise TicketError(f"ticket {number} is {before.status}")
-            target = " en ".join(
-                t
-                for t in (to_officer.name if to_officer else "", to_team and f"team {to_team.name}")
-                if t
-            )
+            target = passed_to(to_officer, to_team)
             old_group = before.card_chat_id or before.route_chat or self.officers_chat
             new_group = (to_team.chat_id if to_team else None) or (
                 before.route_chat if to_team is None else self.officers_chat

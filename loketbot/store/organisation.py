@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from loketbot.errors import StoreError
+from loketbot.profile import LIST_COLUMNS, PROFILE_COLUMNS
 from loketbot.store.models import (
     OFFICER_ROLES,
     Handoff,
@@ -211,12 +212,12 @@ def _initiative_row(session: Session, conversation_id: int) -> Initiative:
 
 
 def save_profile(session: Session, conversation_id: int, **profile: Any) -> InitiativeRecord:
-    """Set the profile fields given (name, legal_form, area, themes, stage)."""
+    """Set the profile columns given (PROFILE_COLUMNS' values: name, ..., themes, stage)."""
     row = _initiative_row(session, conversation_id)
     for key, value in profile.items():
-        if key not in ("name", "legal_form", "area", "themes", "stage"):
+        if key not in PROFILE_COLUMNS.values():
             raise ValueError(f"unknown profile field {key!r}")
-        setattr(row, key, (list(value) or None) if key == "themes" else (value or None))
+        setattr(row, key, (list(value) or None) if key in LIST_COLUMNS else (value or None))
     row.updated_at = utcnow()
     session.flush()
     return _initiative(row)

@@ -50,6 +50,7 @@ from loketbot.store.models import (
     Officer,
     User,
 )
+from loketbot.store.organisation import TeamRecord, teams
 from loketbot.store.outbox import lease_due, mark_dead, mark_retry, mark_sent, outbox_rows
 from loketbot.store.records import (
     ChatKey,
@@ -301,6 +302,11 @@ class Store:
         """Every officer, by name."""
         async with self._read("read officers from") as session:
             return await officers(session)
+
+    async def teams(self) -> list[TeamRecord]:
+        """Every team, by name."""
+        async with self._read("read teams from") as session:
+            return await teams(session)
 
     @asynccontextmanager
     async def _ticket(self, ticket: int) -> AsyncIterator[TicketTx]:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Insert, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from loketbot.errors import StoreError
+from loketbot.profile import PROFILE_COLUMNS
 from loketbot.store.engine import insert_ignoring_conflict
 from loketbot.store.guards import count_event
 from loketbot.store.models import (
@@ -50,7 +51,7 @@ _INITIATIVES = table_of(Initiative)
 # what the profile says; read here, so a turn costs no extra statement); FOR UPDATE makes a
 # second turn of the chat wait for our commit on PostgreSQL (SQLite's BEGIN IMMEDIATE already
 # excludes every other writer).
-_PROFILE_FIELDS = ("name", "legal_form", "area", "themes", "stage")
+_PROFILE_FIELDS = tuple(PROFILE_COLUMNS.values())
 _CHAT = (
     select(
         _USERS.c.id.label("user_id"),
@@ -160,7 +161,7 @@ class Turn:
         profile: dict[str, Any] | None = None,
     ) -> None:
         """A turn on the chat's rows as read (and locked) by `open_turn`; `profile` is the
-        chat's initiative profile as read then (name, legal_form, area, themes, stage)."""
+        chat's initiative profile as read then (its PROFILE_COLUMNS)."""
         self._connection = connection
         self._orm: Session | None = None  # for the rarer writes, made when first needed
         self._key = key

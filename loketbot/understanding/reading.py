@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 
 from loketbot.understanding.analysis import tokens
+from loketbot.understanding.answers import AGREEING, NO, OKAY, YES
 from loketbot.understanding.matcher import Match, Matcher
 
 # "en hoe lang duurt dat?", "and what does it cost?", "en voor een vereniging?"
@@ -42,10 +43,8 @@ _ASKING = frozenset({
     "krijgen", "what", "how", "where", "who", "when", "which", "why", "can", "could", "may", "do",
     "does", "are", "should", "must", "need", "will", "would",
 })
-_ANSWERING = frozenset({
-    "ja", "nee", "yes", "no", "klopt", "ok", "oke", "okay", "jazeker", "natuurlijk", "sure",
-})
 # fmt: on
+_ANSWERING = YES | NO | AGREEING | OKAY | {"okay", "sure"}
 FOLLOW_UP_MAX_WORDS = 8
 STORY_MIN_WORDS = 20
 _QUESTION_END = re.compile(r"(?<=\?)\s+")
@@ -59,7 +58,8 @@ class Reading:
 
     match: Match
     also: str | None = None
-    via: str = "message"  # message | context | parts | story
+    # message | follow-up (a short follow-up read on its own) | context | parts | story
+    via: str = "message"
 
 
 def read(
@@ -73,7 +73,8 @@ def read(
     """Match `text` in the light of the conversation's previous question and topic."""
     own = matcher.match(text, lang)
     words = tokens(text)
-    if previous_question and _follows_up(words):
+    following = bool(previous_question) and _follows_up(words)
+    if following:
         # "en een coöperatie?" after a stichting names its own topic: read alone, even unsure.
         named = own.action in (*_CONFIDENT, "clarify") and matcher.names_topic(text, own.intent)
         if not named or own.intent == previous_topic:
@@ -88,7 +89,7 @@ def read(
     if own.action in ("handoff", "clarify") and len(words) >= STORY_MIN_WORDS:
         # Unsure about the story as a whole: its sentences, each on its own, say more.
         return _story(matcher, text, own, lang) or Reading(own)
-    return Reading(own)
+    return Reading(own, via="follow-up" if following else "message")
 
 
 def asks(text: str) -> bool:

@@ -22,7 +22,7 @@ from loketbot.errors import LoketbotError, StoreError
 from loketbot.service.organisation import check_areas, check_themes, hand_over
 from loketbot.service.routing import THEMES
 from loketbot.store.models import Handoff, HandoffEvent
-from loketbot.store.organisation import set_officer, teams
+from loketbot.store.organisation import set_officer
 from loketbot.store.store import Store
 from loketbot.web.auth import check_csrf, flash, page_context, require
 from loketbot.web.context import CONSOLE
@@ -166,8 +166,7 @@ async def team_page(request: web.Request) -> web.Response:
     """Coordinators: officers with their areas and themes, teams, handover."""
     user = await require(request, "coordinator")
     store = request.app[CONSOLE].store
-    async with store.reading("read teams from") as session:
-        found = await teams(session)
+    found = await store.teams()
     officers = [o for o in await store.officers() if o.role in ("officer", "coordinator")]
     context: dict[str, Any] = {
         "officers": officers,

@@ -21,9 +21,8 @@ from sqlalchemy import func, select
 from loketbot.content.knowledge import Knowledge
 from loketbot.errors import StoreError
 from loketbot.service.answertime import local_text
-from loketbot.service.tickets import TicketError
+from loketbot.service.tickets import TicketError, passed_to
 from loketbot.store.models import HANDOFF_STATUSES, Handoff, HandoffEvent, Outbox, utcnow
-from loketbot.store.organisation import TeamRecord, teams
 from loketbot.store.privacy import ANONYMOUS
 from loketbot.store.store import ChatKey, HandoffRecord, Store
 from loketbot.store.suggestions import add_suggestion
@@ -297,7 +296,7 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
             str(v) for k, v in (ctx.get("profile") or {}).items() if v and k != "themes"
         ),
         "officers": [o.name for o in await console.store.officers() if o.role != "editor"],
-        "teams": [t.name for t in await _teams(console.store)],
+        "teams": [t.name for t in await console.store.teams()],
     }
     context.update(await page_context(request, user))
     return aiohttp_jinja2.render_template("officer_ticket.html", request, context)
@@ -362,11 +361,6 @@ async def reopen(request: web.Request) -> web.StreamResponse:
     return await _act(request, "reopen")
 
 
-async def _teams(store: Store) -> list[TeamRecord]:
-    async with store.reading("read the teams from") as session:
-        return await teams(session)
-
-
 async def pass_on(request: web.Request) -> web.StreamResponse:
     """Pass the ticket to another officer or team, with a note the history keeps."""
     user = await require(request, "officer")
@@ -378,7 +372,7 @@ async def pass_on(request: web.Request) -> web.StreamResponse:
     team_name = form.get("team", "")[:200]
     note = form.get("note", "")[:2000]
     to_officer = next((o for o in await console.store.officers() if o.name == officer_name), None)
-    to_team = next((t for t in await _teams(console.store) if t.name == team_name), None)
+    to_team = next((t for t in await console.store.teams() if t.name == team_name), None)
     if to_officer is None and to_team is None:
         await flash(request, "Kies een collega of een team om het ticket aan door te geven.")
         raise _back(number)
@@ -391,12 +385,7 @@ async def pass_on(request: web.Request) -> web.StreamResponse:
         raise _back(number) from None
     console.on_commit()
     log.info("ticket %s passed on by %s", number, user.name)
-    target = " en ".join(
-        t
-        for t in (to_officer.name if to_officer else "", f"team {to_team.name}" if to_team else "")
-        if t
-    )
-    await flash(request, f"Ticket {number} is doorgegeven aan {target}.")
+    await flash(request, f"Ticket {number} is doorgegeven aan {passed_to(to_officer, to_team)}.")
     raise _back(number)
 
 
