@@ -303,9 +303,9 @@ class Dialogue:
         if value == "human":
             return self._ask_for_human(conv, conv.asked, offer="ask_question")
         if value == "ask" and conv.mode == "clarify":
-            return self._ask_for_human(conv, conv.question, offer="ask_question")
+            return self._ask_for_human(conv, _passed_on(conv), offer="ask_question")
         if value == "ask" and conv.mode == "redirected":  # still wants an officer: fine
-            return self._ask_for_human(conv, conv.question, offer="ask_question")
+            return self._ask_for_human(conv, _passed_on(conv), offer="ask_question")
         if value == "yes" and conv.mode == "handoff_confirm":
             return self._confirmed(conv)
         if value == "skip" and conv.mode == "handoff_context":
@@ -442,7 +442,7 @@ class Dialogue:
             close = [e for e in map(self._entry, match.alternatives) if e is not None]
             return self._redirect(conv, anchor, close[0] if close else None)
         if match.action == "handoff" or match.intent is None:
-            return self._ask_for_human(conv, conv.question, offer="offer_handoff")
+            return self._ask_for_human(conv, _passed_on(conv), offer="offer_handoff")
         if match.action == "clarify":
             options = tuple(a for a in match.alternatives if a in self.knowledge.by_id)
             buttons = tuple(
@@ -685,6 +685,12 @@ class Dialogue:
 def _plain(text: str) -> str:
     """Lower case, no accents or punctuation: "← Terug!" is "terug", "don't know" "dont know"."""
     return " ".join(tokens(text.replace("\u2019", "").replace("'", "")))
+
+
+def _passed_on(conv: Conversation) -> str:
+    """The question a person gets: a follow-up read on its own comes with the question it
+    follows ("wat is een stichting? — en een coöperatie?")."""
+    return conv.asked if conv.question and conv.question == conv.last_question else conv.question
 
 
 def _asked(conv: Conversation, text: str, reading: Reading) -> Conversation:
