@@ -62,6 +62,7 @@ async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[E
             store,
             Dialogue(content.knowledge, flows=content.flows),
             reopen_window=timedelta(days=3),
+            flood_limit=None,  # a whole /profiel and flow in a row is no flood here
         )
         commits: list[int] = []
         console = Console(
@@ -364,6 +365,26 @@ async def test_an_unknown_ticket_is_404(env: Env) -> None:
     assert (await env.client.get("/tickets/999")).status == 404
     response = await post_form(env.client, "/tickets/999/claim", "/")
     assert response.status == 404
+
+
+async def test_the_ticket_page_marks_the_flow_answers_the_profile_gave(env: Env) -> None:
+    """The area came from the initiative's profile, the topic was typed: only the area is
+    marked, so the officer knows which answer to check."""
+    await env.desk.handle(CITIZEN, Inbound(text="/profiel"))
+    for typed in ("Buurtkeuken De Pan", "2", "Charlois", "1", "2"):
+        await env.desk.handle(CITIZEN, Inbound(text=typed))
+    await env.desk.handle(CITIZEN, Inbound(button="f:find-contact"))
+    await env.desk.handle(CITIZEN, Inbound(text="Een ruimte of gebouw"))
+    await env.desk.handle(CITIZEN, Inbound(button="h:human"))
+    await env.desk.handle(CITIZEN, Inbound(text="welke ruimte in Charlois kunnen we huren?"))
+    await env.desk.handle(CITIZEN, Inbound(button="h:skip"))
+    (record,) = await env.store.handoffs("open")
+    await login(env.client, "anna")
+    text = await (await env.client.get(f"/tickets/{record.ticket}")).text()
+    assert "Antwoorden in de vragenlijst" in text
+    assert "bijvoorbeeld Katendrecht. Charlois <em>(uit het profiel)</em></li>" in text
+    assert "Waar gaat je vraag vooral over? een ruimte of gebouw</li>" in text
+    assert text.count("uit het profiel") == 1
 
 
 # --- queue: filters, escaping, live events ------------------------------------------------------

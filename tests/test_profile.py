@@ -6,14 +6,17 @@ from __future__ import annotations
 from dataclasses import fields
 
 from loketbot.conversation.dialogue import Dialogue
+from loketbot.conversation.flows import FlowState
 from loketbot.conversation.state import Inbound, Profile
 from loketbot.profile import LIST_COLUMNS, PROFILE_COLUMNS
 from loketbot.service.desk import Desk
 from loketbot.store.models import Initiative
 from loketbot.store.organisation import initiative_of
 from loketbot.store.store import ChatKey, Store
+from tests.conftest import deliver_all
 
 CHAT = ChatKey("telegram", "5150")
+OFFICERS = "-100515"
 
 
 async def _profile(store: Store) -> object:
@@ -77,6 +80,41 @@ async def test_a_saved_profile_spares_the_flows_its_questions(
     await desk.handle(CHAT, Inbound(button="v:yes"))
     replies = await desk.handle(CHAT, Inbound(button="f:find-contact"))
     assert "In welk gebied" in replies[-1].text  # the profile is gone, and with it the answer
+
+
+async def test_the_card_marks_the_answers_the_profile_gave_and_not_the_typed_ones(
+    store: Store, flow_dialogue: Dialogue
+) -> None:
+    """The area came from the profile, the topic was typed: the officer sees which is which,
+    and knows which answer to check."""
+    desk = Desk(store, flow_dialogue, officers_chat=OFFICERS, flood_limit=None)
+    await desk.handle(CHAT, Inbound(text="/profiel"))
+    for typed in ("Buurtkeuken De Pan", "2", "Charlois", "1", "2"):
+        await desk.handle(CHAT, Inbound(text=typed))
+    await desk.handle(CHAT, Inbound(button="f:find-contact"))
+    await desk.handle(CHAT, Inbound(text="Een ruimte of gebouw"))
+    await desk.handle(CHAT, Inbound(button="h:human"))
+    await desk.handle(CHAT, Inbound(text="welke ruimte in Charlois kunnen we huren?"))
+    await desk.handle(CHAT, Inbound(button="h:skip"))
+    (card,) = [p for chat, _, p in await deliver_all(store) if chat == OFFICERS and p.get("card")]
+    answers = card["text"].split("Antwoorden in de vragenlijst:\n")[1].split("\n\n")[0]
+    assert answers.splitlines() == [
+        "- In welk gebied of welke wijk van Rotterdam zit je initiatief? Kies of typ de naam, "
+        "bijvoorbeeld Katendrecht. Charlois (uit het profiel)",
+        "- Waar gaat je vraag vooral over? een ruimte of gebouw",
+    ]
+
+
+def test_which_answers_the_profile_gave_is_kept_with_the_flow_and_old_states_load(
+    flow_dialogue: Dialogue,
+) -> None:
+    """A conversation saved mid-flow keeps which answers came from the profile; a state saved
+    before there was such a thing loads as "none from the profile"."""
+    turn = flow_dialogue.engine.start("find-contact", "nl", profile={"area": ("Charlois",)})
+    assert turn.state is not None and turn.state.profiled == ("area",)
+    assert FlowState.from_json(turn.state.to_json()) == turn.state
+    old = {"flow": "find-contact", "step": "about", "answers": [["area", "Noord"]], "trail": []}
+    assert FlowState.from_json(old).profiled == ()
 
 
 def test_one_table_names_the_profile_everywhere(flow_dialogue: Dialogue) -> None:

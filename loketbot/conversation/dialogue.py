@@ -533,10 +533,13 @@ class Dialogue:
         flow = conv.flow or conv.last_flow
         area = self.engine.area(flow) if flow is not None else None
         if flow is not None and flow.answers:
+            told = self.engine.summary(flow, conv.lang)
             context["flow"] = {
                 "id": flow.flow,
                 "answers": dict(flow.answers),
-                "summary": self.engine.summary(flow.flow, dict(flow.answers), conv.lang),
+                "summary": [a.line for a in told],
+                # The summary lines the profile gave, by position: the officer checks those.
+                "from_profile": [i for i, a in enumerate(told) if a.from_profile],
             }
         conv = self._leave_flow(conv)
         event = HandoffRequested(conv.question, conv.lang, context, area=area)
@@ -667,7 +670,7 @@ class Dialogue:
     def _flow_question(self, state: FlowState) -> str:
         flow = self.engine.flows.get(state.flow)
         title = (flow.title.get("nl") or "") if flow else state.flow
-        lines = self.engine.summary(state.flow, dict(state.answers), "nl")
+        lines = [a.line for a in self.engine.summary(state, "nl")]
         return f"[{title}] " + "; ".join(lines) if lines else f"[{title}]"
 
     # -- memory ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["FlowEngine", "FlowState", "FlowTurn", "Known"]
+__all__ = ["Answered", "FlowEngine", "FlowState", "FlowTurn", "Known"]
 
 import re
 from collections.abc import Mapping
@@ -40,6 +40,8 @@ class FlowState:
     answers: tuple[tuple[str, Scalar], ...] = ()
     trail: tuple[str, ...] = ()  # questions answered, newest last: what "back" returns to
     failures: int = 0
+    # Answers (by `save` name) the profile gave rather than the person: an officer checks them.
+    profiled: tuple[str, ...] = ()
 
     def values(self) -> dict[str, Scalar]:
         """The answers as a dict."""
@@ -53,6 +55,7 @@ class FlowState:
             "answers": [list(a) for a in self.answers],
             "trail": list(self.trail),
             "failures": self.failures,
+            "profiled": list(self.profiled),
         }
 
     @classmethod
@@ -64,7 +67,17 @@ class FlowState:
             answers=tuple((str(k), v) for k, v in data.get("answers", ())),
             trail=tuple(str(s) for s in data.get("trail", ())),
             failures=int(data.get("failures", 0)),
+            # States saved before this field took nothing from the profile.
+            profiled=tuple(str(k) for k in data.get("profiled", ())),
         )
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One flow answer as a liaison officer reads it, and whether the profile gave it."""
+
+    line: str  # "question answer"
+    from_profile: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,7 +142,8 @@ class FlowEngine:
         previous = state.trail[-1]
         forget = flow.steps[previous].save
         answers = tuple((k, v) for k, v in state.answers if k != forget)
-        back = FlowState(state.flow, previous, answers, state.trail[:-1])
+        profiled = tuple(k for k in state.profiled if k != forget)
+        back = FlowState(state.flow, previous, answers, state.trail[:-1], profiled=profiled)
         return FlowTurn((self._question(flow, back, lang),), back)
 
     def answer(
@@ -164,6 +178,7 @@ class FlowEngine:
             state.step,
             (*((k, v) for k, v in state.answers if k != step.save), (step.save, parsed)),
             (*state.trail, state.step),
+            profiled=tuple(k for k in state.profiled if k != step.save),  # typed now
         )
         target = _target(step, parsed)
         if target is None:  # the checker forbids this; keep the user safe all the same
@@ -176,15 +191,25 @@ class FlowEngine:
         flow = self.flows[state.flow]
         prompts: list[Prompt] = []
         answers = state.values()
+        profiled = set(state.profiled)
         used = _Used(lang)  # what the profile answered: told once, before the next message
+
+        def at(where: str) -> FlowState:
+            """The state at step `where`, with the answers and profile marks so far."""
+            marked = tuple(k for k in answers if k in profiled)
+            done = tuple(answers.items())
+            return replace(state, step=where, answers=done, failures=0, profiled=marked)
+
         for _ in range(len(flow.steps) + 1):  # a say/branch cycle must not spin forever
             step = flow.steps[step_id]
             answers.update(step.sets)
-            current = FlowState(state.flow, step_id, tuple(answers.items()), state.trail)
+            profiled.difference_update(step.sets)  # the flow's own value, not the profile's
+            current = at(step_id)
             taken = self._from_profile(step, profile or {}, lang)
             if step.kind == "ask" and taken is not None:
                 value, shown = taken
                 answers[step.save] = value
+                profiled.add(step.save)
                 used.add(len(prompts), step.from_profile or "", shown)
                 step_id = _target(step, value) or ""
                 if step_id not in flow.steps:  # the checker forbids this
@@ -205,8 +230,7 @@ class FlowEngine:
             else:  # handoff
                 prompts.append(Prompt(self._render(flow, step.text, answers, lang)))
                 return FlowTurn(used.told(prompts), None, current, handoff=True)
-        ended = FlowState(state.flow, step_id, tuple(answers.items()), state.trail)
-        return FlowTurn((Prompt(say("flow_broken", lang)),), None, ended)
+        return FlowTurn((Prompt(say("flow_broken", lang)),), None, at(step_id))
 
     def _from_profile(self, step: Step, profile: Known, lang: str) -> tuple[Scalar, str] | None:
         """The answer `profile` gives the question `step`, and how to show what the profile
@@ -311,16 +335,19 @@ class FlowEngine:
         value = dict(state.answers).get(flow.area_from)
         return str(value) if value not in (None, "") else None
 
-    def summary(self, flow_id: str, answers: Mapping[str, Scalar], lang: str) -> list[str]:
-        """The answers as "question: answer" lines, for a liaison officer."""
-        flow = self.flows.get(flow_id)
+    def summary(self, state: FlowState, lang: str) -> list[Answered]:
+        """The answers as "question answer" lines for a liaison officer, in question order,
+        each marked when the profile gave it."""
+        answers = state.values()
+        profiled = set(state.profiled)
+        flow = self.flows.get(state.flow)
         if flow is None:
-            return [f"{k}: {v}" for k, v in answers.items()]
+            return [Answered(f"{k}: {v}", k in profiled) for k, v in answers.items()]
         lines = []
         for step in flow.steps.values():
             if step.kind == "ask" and step.save in answers:
                 answer = self._label(flow, step.save, answers[step.save], lang)
-                lines.append(f"{_t(step.text, lang)} {answer}")
+                lines.append(Answered(f"{_t(step.text, lang)} {answer}", step.save in profiled))
         return lines
 
 

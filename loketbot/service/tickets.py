@@ -6,12 +6,13 @@ rows (the answer to the initiator, the card update in the officers' group) commi
 
 from __future__ import annotations
 
-__all__ = ["TicketError", "Tickets", "card", "passed_to"]
+__all__ = ["FROM_PROFILE", "TicketError", "Tickets", "card", "flow_answers", "passed_to"]
 
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from loketbot.content.knowledge import Knowledge
 from loketbot.conversation.face import helped_buttons, tell
@@ -35,6 +36,9 @@ _STATUS_NL = {
     "answered": "🟢 beantwoord",
     "closed": "⚪ gesloten",
 }
+# Beside a flow answer the bot took from the initiative's profile rather than the initiator:
+# it may be out of date, so the officer checks it.
+FROM_PROFILE = "(uit het profiel)"
 
 
 class TicketError(LoketbotError):
@@ -45,6 +49,13 @@ def passed_to(to_officer: OfficerRecord | None, to_team: TeamRecord | None) -> s
     """Whom a ticket is passed to, in Dutch: "Bram Jansen", "team Zuid" or both with "en"."""
     names = (to_officer.name if to_officer else "", f"team {to_team.name}" if to_team else "")
     return " en ".join(name for name in names if name)
+
+
+def flow_answers(context: Mapping[str, Any]) -> list[tuple[str, bool]]:
+    """A ticket's flow answers as (line, taken from the profile); older tickets mark none."""
+    flow = context.get("flow") or {}
+    marked = set(flow.get("from_profile") or ())
+    return [(str(line), i in marked) for i, line in enumerate(flow.get("summary") or ())]
 
 
 @dataclass(frozen=True)
@@ -87,10 +98,12 @@ def card(
     extra = str(context.get("extra") or "").strip()
     if extra:
         lines += ["", "Aanvulling:", _short(extra, 800)]
-    flow = context.get("flow") or {}
-    if flow.get("summary"):
-        summary = [_short(f"- {s}", 300) for s in flow["summary"]]
-        lines += ["", "Antwoorden in de vragenlijst:", *summary]
+    answers = flow_answers(context)
+    if answers:
+        lines += ["", "Antwoorden in de vragenlijst:"]
+        for line, profiled in answers:
+            mark = f" {FROM_PROFILE}" if profiled else ""
+            lines.append(_short(f"- {line}", 300 - len(mark)) + mark)  # the mark is never cut
     recent = [m["text"] for m in context.get("recent", []) if m.get("role") == "user"]
     recent = [t for t in recent if t != record.question and not t.startswith("[")][-3:]
     if recent:

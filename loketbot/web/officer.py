@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from loketbot.content.knowledge import Knowledge
 from loketbot.errors import StoreError
 from loketbot.service.answertime import local_text
-from loketbot.service.tickets import TicketError, passed_to
+from loketbot.service.tickets import FROM_PROFILE, TicketError, flow_answers, passed_to
 from loketbot.store.models import HANDOFF_STATUSES, Handoff, HandoffEvent, Outbox, utcnow
 from loketbot.store.privacy import ANONYMOUS
 from loketbot.store.store import ChatKey, HandoffRecord, Store
@@ -262,7 +262,6 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
     record = await _record(console, _number(request))
     knowledge = _knowledge(console)
     ctx = record.context or {}
-    flow = ctx.get("flow") or {}
     candidates = [
         {
             "intent": str(c.get("intent", "")),
@@ -278,7 +277,10 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
         "age": age(record.created_at, utcnow()),
         "topic": topic_title(knowledge, record.topic),
         "extra": str(ctx.get("extra") or "").strip(),
-        "flow_summary": [str(s) for s in flow.get("summary") or []],
+        "flow_answers": [
+            {"line": line, "from_profile": profiled} for line, profiled in flow_answers(ctx)
+        ],
+        "from_profile": FROM_PROFILE,
         "candidates": candidates,
         "transcript": await console.store.transcript(ChatKey(record.channel, record.external_id)),
         "history": await console.store.ticket_events(record.ticket),
