@@ -103,6 +103,8 @@ async def test_the_card_marks_the_answers_the_profile_gave_and_not_the_typed_one
         "bijvoorbeeld Katendrecht. Charlois (uit het profiel)",
         "- Waar gaat je vraag vooral over? een ruimte of gebouw",
     ]
+    reason = next(line for line in card["text"].splitlines() if line.startswith("Waarom hier"))
+    assert "Charlois (uit het profiel)" in reason, reason
 
 
 def test_which_answers_the_profile_gave_is_kept_with_the_flow_and_old_states_load(

@@ -531,7 +531,9 @@ class Dialogue:
             "candidates": [{"intent": i, "score": s} for i, s in conv.candidates],
         }
         flow = conv.flow or conv.last_flow
-        area = self.engine.area(flow) if flow is not None else None
+        # An area the flow took from the profile is left to the desk, which says where the
+        # area came from on the card ("uit het profiel", not "uit de vragenlijst").
+        area = self.engine.area(flow, typed=True) if flow is not None else None
         if flow is not None and flow.answers:
             told = self.engine.summary(flow, conv.lang)
             context["flow"] = {

@@ -327,10 +327,13 @@ class FlowEngine:
                         return _lower_first(_t(option.label, lang))
         return str(value)
 
-    def area(self, state: FlowState) -> str | None:
-        """The initiative's area, from the answer the flow declares as `area_from`."""
+    def area(self, state: FlowState, *, typed: bool = False) -> str | None:
+        """The initiative's area, from the answer the flow declares as `area_from`; with
+        `typed`, only when the person gave it, not the profile."""
         flow = self.flows.get(state.flow)
         if flow is None or flow.area_from is None:
+            return None
+        if typed and flow.area_from in state.profiled:
             return None
         value = dict(state.answers).get(flow.area_from)
         return str(value) if value not in (None, "") else None
