@@ -117,7 +117,9 @@ class Matcher:
         self._small_talk = frozenset(
             i for i, e in enumerate(self._entries) if e.id in ("system-greeting", "system-thanks")
         )
-        self._thanks = frozenset(i for i, e in enumerate(self._entries) if e.id == "system-thanks")
+        self._thanks = next(
+            (i for i, e in enumerate(self._entries) if e.id == "system-thanks"), None
+        )
         self._named_by: list[frozenset[str]] = []  # per entry: terms of its title and keywords
         self._index_examples()
         self.analyzer.indexed()
@@ -199,18 +201,27 @@ class Matcher:
         long = len(text.split()) > t.small_talk_max_words
         # The top five (for the log) or more; ties in the order the question reached them.
         count = max(5, t.max_alternatives)
-        ranked = scores.ranked(count)
-        if long:
-            topical = scores.ranked(count, skip=self._small_talk)
+        ranked = scores.ranked(count, skip=self._small_talk if long else ())
+        if long and "?" not in text and self._thanking(scores, ranked, t):
             # A greeting opens a question ("hoi, wat is een stichting"); thanks may close a
             # conversation at length ("top bedankt, hier kan ik wat mee"), unless it asks more.
-            closing = bool(ranked) and ranked[0][0] in self._thanks and "?" not in text
-            if not closing or ranked[0][1] < t.small_talk_lead * (topical or [(0, 0.0)])[0][1]:
-                ranked = topical
+            everything = scores.ranked(count)
+            if everything[0][0] == self._thanks:
+                ranked = everything
         closest = self._index.closest_example(scores, ranked[0][0]) if ranked else None
         closest_lang = None if closest is None else self._example_langs[closest]
         detected, sure = self._language(text, closest_lang)
         return ranked, detected, sure
+
+    def _thanking(
+        self, scores: Scores, topical: Sequence[tuple[int, float]], t: Thresholds
+    ) -> bool:
+        """Whether thanks outscores the best topic (`topical`) small_talk_lead times over."""
+        thanks = self._thanks
+        if thanks is None or scores.first[thanks] >= len(scores.term_ids):  # not reached
+            return False
+        best = topical[0][1] if topical else 0.0
+        return bool(scores.values[thanks] >= t.small_talk_lead * best)
 
     def _score(self, terms: Sequence[str]) -> Scores:
         """Score of every entry, and per entry its examples' cosines (match_index.py)."""
