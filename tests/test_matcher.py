@@ -191,3 +191,35 @@ def test_an_anchor_close_behind_an_unsure_topic_redirects(matcher: Matcher) -> N
     # 0.9 of the unsure top topic: who handles it, not "did you mean a subsidy?"
     assert decide(0.23) == ("redirect", "oos-benefit-payment")
     assert decide(0.21)[0] == "clarify"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is meneer bakker van vastgoed bereikbaar? hij zou me terugbellen",
+        "Kunt u mevrouw de Groot vragen mij te bellen over de evenementenvergunning?",
+        "can you forward this to Mrs. Peters at the wijkraad office?",
+    ],
+)
+def test_a_named_official_to_reach_goes_to_a_person(matcher: Matcher, text: str) -> None:
+    # Even with a topic's words in it (evenementenvergunning): they want that official.
+    match = matcher.match(text)
+    assert (match.action, match.intent) == ("handoff", None), match
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # A letter's salutation names nobody; an official named without a wish to reach
+        # them leaves the question as it is.
+        ("Geachte heer/mevrouw, kunt u mij bellen over het oprichten van een stichting?",
+         "legal-form-stichting"),
+        ("Meneer Jansen zei dat we een evenementenvergunning nodig hebben, wat kost die?",
+         "permit-event"),
+    ],
+)
+def test_salutations_and_mentions_are_not_requests_for_a_person(
+    matcher: Matcher, text: str, intent: str
+) -> None:
+    match = matcher.match(text)
+    assert match.action != "handoff" and match.intent == intent, match

@@ -130,6 +130,14 @@ class Analyzer:
         words = self._apply_synonyms(words)
         return [self._stem(w) for w in words if len(w) > 1 or w.isdigit()]
 
+    def knows(self, word: str) -> bool:
+        """Whether a normalised word occurs in the knowledge or is a function word."""
+        return word in self._vocab or word in self._stopwords
+
+    def is_function_word(self, word: str) -> bool:
+        """Whether a normalised word is one of the stopword lists' function words."""
+        return word in self._stopwords
+
     def indexed(self) -> None:
         """The knowledge's phrases are indexed: drop their tokens, kept only for that."""
         self._phrase_tokens = {}

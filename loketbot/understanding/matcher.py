@@ -4,7 +4,7 @@ Pure and synchronous. Scoring, per entry: TF-IDF cosine between the question's t
 and (a) the entry's closest example and (b) the entry's whole vocabulary. The fuzzy
 part happens on words (analysis.py): rapidfuzz maps a misspelt word onto the
 knowledge's vocabulary. Out-of-scope anchors take part like entries; when one wins,
-the question goes to a human. The index and the arithmetic, in NumPy: match_index.py.
+the question goes to a human. The index and the arithmetic, in NumPy: index.py.
 Thresholds and their measurements: docs/matching.md.
 """
 
@@ -25,6 +25,7 @@ from loketbot.content.knowledge import LANGS, Entry, Knowledge, load_knowledge
 from loketbot.understanding.analysis import Analyzer
 from loketbot.understanding.index import Scores, TermIndex
 from loketbot.understanding.language import LanguageGuesser
+from loketbot.understanding.persons import reaches_named_person
 
 Action = Literal["answer", "flow", "clarify", "handoff", "redirect"]
 
@@ -161,7 +162,7 @@ class Matcher:
             if term in idf:
                 idf[term] *= self.thresholds.stopword_weight
         # The index adds up postings with NumPy: on a large knowledge base a common word
-        # reaches most examples (match_index.py, benchmarks/match_kb.py).
+        # reaches most examples (index.py, benchmarks/match_kb.py).
         self._example_langs = tuple(lang for _, lang, _ in examples)
         self._index = TermIndex(
             idf,
@@ -224,7 +225,7 @@ class Matcher:
         return bool(scores.values[thanks] >= t.small_talk_lead * best)
 
     def _score(self, terms: Sequence[str]) -> Scores:
-        """Score of every entry, and per entry its examples' cosines (match_index.py)."""
+        """Score of every entry, and per entry its examples' cosines (index.py)."""
         return self._index.score(terms)
 
     def _language(self, text: str, closest_lang: str | None) -> tuple[str, bool]:
@@ -245,7 +246,7 @@ class Matcher:
         floor = min(t.clarify_above, t.answer_above)
         if len(text.split()) > t.long_question_words:
             floor *= t.long_question_floor
-        if not ranked or ranked[0][1] < floor:
+        if not ranked or ranked[0][1] < floor or self._names_person(text):
             top = round(ranked[0][1] * 100, 1) if ranked else 0.0
             return Match(text, None, top, "handoff", (), lang, sure, candidates)
         best_index, best_score = ranked[0]
@@ -274,6 +275,10 @@ class Matcher:
                 return Match(text, best.id, score, "answer", (), lang, sure, candidates)
             return Match(text, None, score, "handoff", (), lang, sure, candidates)
         return Match(text, best.id, score, "clarify", offered, lang, sure, candidates)
+
+    def _names_person(self, text: str) -> bool:
+        analyzer = self.analyzer
+        return reaches_named_person(text, analyzer.knows, analyzer.is_function_word)
 
     def _close(self, ranked: Sequence[tuple[int, float]], t: Thresholds) -> tuple[str, ...]:
         """The best topic, when it scores close to the top: offered beside a redirect."""
