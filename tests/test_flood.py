@@ -123,7 +123,7 @@ async def test_logs_hold_no_message_text_and_no_token(
     tickets = Tickets(store, officers_chat="-100", knowledge=lambda: dialogue.knowledge)
     anna = await store.add_officer("anna", role="officer", telegram_id=42)
     key = ChatKey("telegram", "1001")
-    ticket = await hand_off(desk, key, f"mijn token is {TOKEN}, {SECRET}?", SECRET)
+    ticket = await hand_off(desk, key, f"hier is {TOKEN}, {SECRET}?", SECRET)
     await tickets.answer(ticket, anna, f"Antwoord over {SECRET}")
     await deliver_all(store)
     for _ in range(3):  # over the limit: a notice, then dropped

@@ -1,7 +1,8 @@
 """Route a free-text question to a knowledge entry: answer, flow, clarify or handoff.
 
 Pure and synchronous. Scoring, per entry: TF-IDF cosine between the question's terms
-and (a) the entry's closest example and (b) the entry's whole vocabulary. The fuzzy
+and (a) the entry's closest phrasing (an example, a keyword or the title) and (b) the
+entry's whole vocabulary. The fuzzy
 part happens on words (analysis.py): rapidfuzz maps a misspelt word onto the
 knowledge's vocabulary. Out-of-scope anchors take part like entries; when one wins,
 the question goes to a human. The index and the arithmetic, in NumPy: index.py.
@@ -143,13 +144,17 @@ class Matcher:
                     counts.update(phrase_terms)
                     if phrase_terms:
                         examples.append((index, lang, phrase_terms))
-            names = [text for lang in LANGS for text in entry.keywords[lang]]
-            names += [entry.title[lang] for lang in entry.title]
+            names = [(lang, text) for lang in LANGS for text in entry.keywords[lang]]
+            names += [(lang, entry.title[lang]) for lang in entry.title]
             named: set[str] = set()
-            for text in names:
+            for lang, text in names:
                 phrase_terms = frozenset(self.analyzer.terms(text, correct=False))
                 counts.update(phrase_terms)
                 named |= phrase_terms
+                # A keyword is a phrasing too, and often the only one with its word
+                # ("subsidieproces"): in the entry's vector alone it weighs next to nothing.
+                if phrase_terms:
+                    examples.append((index, lang, phrase_terms))
             key_words |= named
             entry_terms.append(counts)
             self._named_by.append(frozenset(named))
