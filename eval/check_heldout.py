@@ -2,9 +2,9 @@
 
 Checks every line parses, every `expect` is a topic id from topics.yaml or `handoff`,
 no duplicate texts, and counts (only counts) texts that equal, case-insensitively,
-a line of dev.jsonl / practice.jsonl / practice-public.jsonl or of the other new set.
+a line of any other set in eval/ (dev, tuning and older practice sets) or of the other new set.
 
-    python eval/check_heldout.py eval/practice-2.jsonl eval/practice-public-2.jsonl
+    python eval/check_heldout.py eval/practice-4.jsonl eval/practice-public-4.jsonl
 """
 
 import json
@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-OLD = ["dev.jsonl", "practice.jsonl", "practice-public.jsonl"]
 
 
 def topic_ids() -> set[str]:
@@ -27,7 +26,9 @@ def texts(path: Path) -> list[str]:
 
 def main(paths: list[str]) -> int:
     ids = topic_ids() | {"handoff"}
-    old = {t.strip().casefold() for name in OLD for t in texts(HERE / name)}
+    checked = {Path(name).resolve() for name in paths}
+    older = [p for p in sorted(HERE.glob("*.jsonl")) if p.resolve() not in checked]
+    old = {t.strip().casefold() for path in older for t in texts(path)}
     seen: set[str] = set()
     problems = 0
     for name in paths:
