@@ -2,10 +2,10 @@
 
 Pure and synchronous. Scoring, per entry: TF-IDF cosine between the question's terms
 and (a) the entry's closest phrasing (an example, a keyword or the title) and (b) the
-entry's whole vocabulary. The fuzzy
-part happens on words (analysis.py): rapidfuzz maps a misspelt word onto the
-knowledge's vocabulary. Out-of-scope anchors take part like entries; when one wins,
-the question goes to a human. The index and the arithmetic, in NumPy: index.py.
+entry's whole vocabulary. The fuzzy part happens on words (analysis.py): rapidfuzz maps
+a misspelt word onto the knowledge's vocabulary. Out-of-scope anchors take part like
+entries; when one wins, someone else is named or a person helps (a request for a named
+official always goes to a person: persons.py). The index and its NumPy arithmetic: index.py.
 Thresholds and their measurements: docs/matching.md.
 """
 
