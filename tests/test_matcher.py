@@ -193,6 +193,21 @@ def test_an_anchor_close_behind_an_unsure_topic_redirects(matcher: Matcher) -> N
     assert decide(0.21)[0] == "clarify"
 
 
+def test_a_lone_topic_over_the_line_is_answered_not_handed_off(matcher: Matcher) -> None:
+    ids = [e.id for e in matcher.knowledge.entries]
+    topic, anchor = ids.index("dept-public-space"), ids.index("oos-household-waste")
+
+    def decide(top: float) -> tuple[str, str | None]:
+        # The anchor stays below 0.9 of the topic (it does not win) but within the lead.
+        match = matcher.decide("", [(topic, top), (anchor, top - 0.09)], "nl", True)
+        return match.action, match.intent
+
+    # No second topic to offer a choice of: over the answer line it is the answer ...
+    assert decide(0.32) == ("answer", "dept-public-space")
+    # ... under it, a person (a choice of one is no question).
+    assert decide(0.25) == ("handoff", None)
+
+
 @pytest.mark.parametrize(
     "text",
     [

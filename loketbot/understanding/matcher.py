@@ -276,8 +276,12 @@ class Matcher:
             for i in (plausible + topics[len(plausible) : 2])[: t.max_alternatives]
         )
         if len(offered) < 2:
-            if best_index in self._small_talk:  # "goeie morgen meneer": greet back
-                return Match(text, best.id, score, "answer", (), lang, sure, candidates)
+            # No second topic to ask about. A greeting is greeted back ("goeie morgen
+            # meneer"); a topic over the answer line missed only its lead on an anchor that
+            # did not win ("vuilniszakken opruimactie"): nothing else is plausible, answer.
+            if best_index in self._small_talk or best_score >= t.answer_above:
+                action = "flow" if best.flow else "answer"
+                return Match(text, best.id, score, action, (), lang, sure, candidates)
             return Match(text, None, score, "handoff", (), lang, sure, candidates)
         return Match(text, best.id, score, "clarify", offered, lang, sure, candidates)
 
