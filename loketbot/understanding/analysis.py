@@ -131,8 +131,8 @@ class Analyzer:
         return [self._stem(w) for w in words if len(w) > 1 or w.isdigit()]
 
     def knows(self, word: str) -> bool:
-        """Whether a normalised word occurs in the knowledge or is a function word."""
-        return word in self._vocab or word in self._stopwords
+        """Whether a normalised word occurs in the knowledge's phrasings or synonyms."""
+        return word in self._vocab
 
     def is_function_word(self, word: str) -> bool:
         """Whether a normalised word is one of the stopword lists' function words."""
