@@ -37,6 +37,13 @@ def test_routes_what_people_type(matcher: Matcher, text: str, intent: str) -> No
     assert match.action in ("answer", "flow")
 
 
+def test_a_real_word_the_knowledge_lacks_is_not_corrected_into_another(matcher: Matcher) -> None:
+    """'toelichting' (explanation) is one letter-swap from 'oplichting' (fraud), not a typo."""
+    match = matcher.match("graag een toelichting op het begrip wijkcoöperatie")
+    assert match.intent == "legal-form-wijkcooperatie", match
+    assert "oplicht" not in matcher.analyzer.terms("toelichting")
+
+
 @pytest.mark.parametrize("text", ["asdfgh qwerty", "???", "", "🙂🙂🙂", "x" * 10_000])
 def test_nonsense_goes_to_a_human(matcher: Matcher, text: str) -> None:
     match = matcher.match(text)

@@ -21,6 +21,8 @@ _SPELLING = (
     (re.compile(r"\bco op\b"), "coop"),
 )
 _CACHE_LIMIT = 50_000
+# A correction that changes the first letter needs this fuzz.ratio (docs/matching.md).
+_FIRST_LETTER_CUTOFF = 90.0
 # Invisible characters that copied text carries inside words (soft hyphen, zero-width space
 # and joiners, direction marks, BOM): without them "stich\u00adting" is "stichting".
 _INVISIBLE = re.compile(
@@ -205,6 +207,10 @@ class Analyzer:
         cutoff = 88.0 if len(word) < 7 else 84.0
         found = process.extractOne(word, self._typo_choices, scorer=fuzz.ratio, score_cutoff=cutoff)
         result = found[0] if found else None
+        # A typo seldom changes the first letter; a real word the knowledge lacks often
+        # differs from a known one there: "toelichting" is not "oplichting" (fraud).
+        if found and result and result[0] != word[0] and found[1] < _FIRST_LETTER_CUTOFF:
+            result = None
         if len(self._typo_cache) >= _CACHE_LIMIT:
             self._typo_cache.clear()
         self._typo_cache[word] = result
