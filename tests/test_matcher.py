@@ -44,6 +44,13 @@ def test_a_real_word_the_knowledge_lacks_is_not_corrected_into_another(matcher: 
     assert "oplicht" not in matcher.analyzer.terms("toelichting")
 
 
+def test_a_verb_prefix_does_not_split_an_unknown_word(matcher: Matcher) -> None:
+    """'vertrouwen' (trust) is no 'ver' + 'trouwen' (marry), nor a typo of 'verbouwen'."""
+    terms = matcher.analyzer.terms("we regelen alles op vertrouwen")
+    assert "trouw" not in terms and "verbouw" not in terms, terms
+    assert "gun" in matcher.analyzer.terms("vergunning")  # a known compound keeps its parts
+
+
 @pytest.mark.parametrize("text", ["asdfgh qwerty", "???", "", "🙂🙂🙂", "x" * 10_000])
 def test_nonsense_goes_to_a_human(matcher: Matcher, text: str) -> None:
     match = matcher.match(text)
@@ -234,10 +241,14 @@ def test_a_named_official_to_reach_goes_to_a_person(matcher: Matcher, text: str)
     [
         # A letter's salutation names nobody; an official named without a wish to reach
         # them leaves the question as it is.
-        ("Geachte heer/mevrouw, kunt u mij bellen over het oprichten van een stichting?",
-         "legal-form-stichting"),
-        ("Meneer Jansen zei dat we een evenementenvergunning nodig hebben, wat kost die?",
-         "permit-event"),
+        (
+            "Geachte heer/mevrouw, kunt u mij bellen over het oprichten van een stichting?",
+            "legal-form-stichting",
+        ),
+        (
+            "Meneer Jansen zei dat we een evenementenvergunning nodig hebben, wat kost die?",
+            "permit-event",
+        ),
     ],
 )
 def test_salutations_and_mentions_are_not_requests_for_a_person(

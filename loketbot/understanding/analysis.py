@@ -23,6 +23,8 @@ _SPELLING = (
 _CACHE_LIMIT = 50_000
 # A correction that changes the first letter needs this fuzz.ratio (docs/matching.md).
 _FIRST_LETTER_CUTOFF = 90.0
+# Verb prefixes that are also words ("ver", far): "vertrouwen" is no "ver" + "trouwen".
+_PREFIXES = frozenset({"ver", "ont", "her"})
 # Invisible characters that copied text carries inside words (soft hyphen, zero-width space
 # and joiners, direction marks, BOM): without them "stich\u00adting" is "stichting".
 _INVISIBLE = re.compile(
@@ -157,6 +159,11 @@ class Analyzer:
                 repaired.append(word)
                 continue
             parts = self._split_compound(word)
+            if parts and parts[0] in _PREFIXES:
+                # A verb prefix before a known word is a real word the knowledge lacks
+                # ("vertrouwen"), not a typo of one it has ("verbouwen"): left as it is.
+                repaired.append(word)
+                continue
             if parts:
                 repaired.extend(parts)
                 continue
