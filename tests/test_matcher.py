@@ -249,6 +249,11 @@ def test_a_named_official_to_reach_goes_to_a_person(matcher: Matcher, text: str)
             "Meneer Jansen zei dat we een evenementenvergunning nodig hebben, wat kost die?",
             "permit-event",
         ),
+        # The writer introducing themselves ("u spreekt met") wants to reach nobody.
+        (
+            "goedemiddag, u spreekt met meneer de Wit van de bewonersvereniging, wat is een ANBI",
+            "legal-form-anbi",
+        ),
     ],
 )
 def test_salutations_and_mentions_are_not_requests_for_a_person(

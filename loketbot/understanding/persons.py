@@ -28,6 +28,8 @@ _REACH_WORDS = frozenset({
 # fmt: on
 _REACH_STEMS = ("bereik", "terugbel", "spreek", "spreken", "behandel")
 _WORD = re.compile(r"[^\W\d_]+")
+# "u spreekt met mevrouw El Amrani" introduces the writer; it asks to reach nobody.
+_INTRODUCTION = re.compile(r"\b(?:u|je|jij)\s+spreekt\s+met\b", re.IGNORECASE)
 
 
 def reaches_named_person(
@@ -35,6 +37,7 @@ def reaches_named_person(
 ) -> bool:
     """Whether `text` asks to reach or speak to an official it names. A name is capitalised
     or a word the knowledge does not use (`known`), and never a function word ("meneer ik")."""
+    text = _INTRODUCTION.sub(" ", text)
     words = [w.casefold() for w in _WORD.findall(text)]
     if not any(w in _REACH_WORDS or w.startswith(_REACH_STEMS) for w in words):
         return False
