@@ -104,6 +104,21 @@ def test_unknown_flow(kb_dir: KbDir) -> None:
     ]
 
 
+def test_groups_ask_too_is_only_for_out_of_scope_entries(kb_dir: KbDir) -> None:
+    folder = kb_dir(
+        **{
+            "permits.yaml": PERMITS.replace(
+                "    reviewed:", "    groups_ask_too: true\n    reviewed:"
+            )
+        }
+    )
+    line = line_of(folder, "permits.yaml", "groups_ask_too:")
+    assert problems_of(folder) == [
+        f"{folder}/permits.yaml:{line}: 'groups_ask_too' is for out_of_scope entries, not "
+        "'permit': remove it here"
+    ]
+
+
 def test_empty_example_list(kb_dir: KbDir) -> None:
     text = re.sub(r"      en: \[event permit.*\]", "      en: []", PERMITS)
     folder = kb_dir(**{"permits.yaml": text})

@@ -51,6 +51,32 @@ def test_a_verb_prefix_does_not_split_an_unknown_word(matcher: Matcher) -> None:
     assert "gun" in matcher.analyzer.terms("vergunning")  # a known compound keeps its parts
 
 
+@pytest.mark.parametrize(
+    ("text", "action", "intent"),
+    [
+        # A group rebuilding its clubhouse is no one's own home ...
+        (
+            "onze vereniging wil een muur weghalen in het clubgebouw, mag dat zomaar",
+            "answer",
+            "permit-building-use",
+        ),
+        # ... one person's own home still is ...
+        (
+            "ik wil een muur weghalen in mijn huis, mag dat zomaar",
+            "redirect",
+            "oos-private-building",
+        ),
+        # ... and an anchor that groups ask too (groups_ask_too) keeps its place.
+        ("onze vve wil het dak niet repareren en het lekt", "handoff", None),
+    ],
+)
+def test_a_group_asking_is_not_sent_to_a_personal_matter(
+    matcher: Matcher, text: str, action: str, intent: str | None
+) -> None:
+    match = matcher.match(text)
+    assert (match.action, match.intent) == (action, intent), match
+
+
 @pytest.mark.parametrize("text", ["asdfgh qwerty", "???", "", "🙂🙂🙂", "x" * 10_000])
 def test_nonsense_goes_to_a_human(matcher: Matcher, text: str) -> None:
     match = matcher.match(text)

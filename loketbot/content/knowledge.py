@@ -90,6 +90,7 @@ class _Entry(_Model):
     reviewed: date
     reviewed_by: str | None = Field(default=None, min_length=1, max_length=100)
     sources: tuple[_Source, ...] = ()
+    groups_ask_too: bool = False
 
 
 class _File(_Model):
@@ -137,6 +138,9 @@ class Entry:
     source: str
     sources: tuple[Source, ...] = ()
     reviewed_by: str | None = None  # who checked it against its sources on `reviewed`
+    # An out-of-scope matter a group asks about as often as one person ("onze VvE", the status
+    # of our application): the anchor keeps its place when a question says "wij" or "ons".
+    groups_ask_too: bool = False
 
     @property
     def is_anchor(self) -> bool:
@@ -258,6 +262,7 @@ def _entries(
             source=located.file,
             sources=tuple(to_source(s) for s in raw.sources),
             reviewed_by=raw.reviewed_by,
+            groups_ask_too=raw.groups_ask_too,
         )
         result.append((entry, located, ("entries", index)))
     return result
@@ -372,6 +377,14 @@ def _cross_check(
                     (*path, "department"),
                     f"unknown department {entry.department!r}: use the id of an entry "
                     "with kind: department (see departments.yaml)",
+                )
+            )
+        if entry.groups_ask_too and not entry.is_anchor:
+            problems.append(
+                located.problem(
+                    (*path, "groups_ask_too"),
+                    f"'groups_ask_too' is for out_of_scope entries, not {entry.kind!r}: "
+                    "remove it here",
                 )
             )
         if entry.flow is not None and flows is not None and entry.flow not in flows:

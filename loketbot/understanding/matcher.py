@@ -14,6 +14,7 @@ from __future__ import annotations
 __all__ = ["Match", "Matcher", "Thresholds"]
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ from loketbot.understanding.language import LanguageGuesser
 from loketbot.understanding.persons import reaches_named_person
 
 Action = Literal["answer", "flow", "clarify", "handoff", "redirect"]
+
+# Words a group speaks in; "we" is English too.
+_GROUP_VOICE = re.compile(r"\b(?:wij|we|ons|onze|our|us)\b", re.IGNORECASE)
 
 
 def _stopwords() -> list[str]:
@@ -65,6 +69,9 @@ class Thresholds:
     # When the bot is unsure, an out-of-scope anchor scoring at least this share of the top
     # topic wins: asking "did you mean the subsidy?" about a benefit not paid helps nobody.
     anchor_share: float = 0.9
+    # A question in a group's voice ("wij", "ons") passes over the anchors when a topic
+    # scores at least this share of the top (Entry.groups_ask_too keeps an anchor in place).
+    group_topic_share: float = 0.9
     # A redirect also offers the best topic when it scores at least this share of the top.
     # It changes no decision, so no metric: chosen by reading the near-ties in docs/matching.md.
     redirect_offer_share: float = 0.75
@@ -254,6 +261,7 @@ class Matcher:
         if not ranked or ranked[0][1] < floor or self._names_person(text):
             top = round(ranked[0][1] * 100, 1) if ranked else 0.0
             return Match(text, None, top, "handoff", (), lang, sure, candidates)
+        ranked = self._heard_as_group(text, ranked, t)
         best_index, best_score = ranked[0]
         best = self._entries[best_index]
         score = round(best_score * 100, 1)
@@ -284,6 +292,19 @@ class Matcher:
                 return Match(text, best.id, score, action, (), lang, sure, candidates)
             return Match(text, None, score, "handoff", (), lang, sure, candidates)
         return Match(text, best.id, score, "clarify", offered, lang, sure, candidates)
+
+    def _heard_as_group(
+        self, text: str, ranked: Sequence[tuple[int, float]], t: Thresholds
+    ) -> Sequence[tuple[int, float]]:
+        """Without the anchors, when a group asks ("ons clubhuis") and a topic scores close to
+        the top: one person's own home or care is not what a group's question is about."""
+        if not _GROUP_VOICE.search(text):
+            return ranked
+        anchor = next((self._entries[i] for i, _ in ranked if self._entries[i].is_anchor), None)
+        topics = [(i, s) for i, s in ranked if not self._entries[i].is_anchor]
+        if anchor is None or anchor.groups_ask_too or not topics:
+            return ranked
+        return topics if topics[0][1] >= ranked[0][1] * t.group_topic_share else ranked
 
     def _names_person(self, text: str) -> bool:
         analyzer = self.analyzer
