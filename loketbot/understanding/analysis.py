@@ -213,11 +213,10 @@ class Analyzer:
             return self._typo_cache[word]
         cutoff = 88.0 if len(word) < 7 else 84.0
         found = process.extractOne(word, self._typo_choices, scorer=fuzz.ratio, score_cutoff=cutoff)
-        result = found[0] if found else None
         # A typo seldom changes the first letter; a real word the knowledge lacks often
         # differs from a known one there: "toelichting" is not "oplichting" (fraud).
-        if found and result and result[0] != word[0] and found[1] < _FIRST_LETTER_CUTOFF:
-            result = None
+        keeps_first = found is not None and found[0][0] == word[0]
+        result = found[0] if found and (keeps_first or found[1] >= _FIRST_LETTER_CUTOFF) else None
         if len(self._typo_cache) >= _CACHE_LIMIT:
             self._typo_cache.clear()
         self._typo_cache[word] = result
