@@ -51,6 +51,13 @@ def test_a_verb_prefix_does_not_split_an_unknown_word(matcher: Matcher) -> None:
     assert "gun" in matcher.analyzer.terms("vergunning")  # a known compound keeps its parts
 
 
+def test_a_diminutive_keeps_the_word_it_shrinks(matcher: Matcher) -> None:
+    """Snowball stems 'feestje' to 'fees' and 'plantjes' to 'plan' (a plan): the 't' stays."""
+    assert matcher.analyzer.terms("feestje") == matcher.analyzer.terms("feest")
+    assert matcher.analyzer.terms("plantjes") == matcher.analyzer.terms("planten")
+    assert matcher.analyzer.terms("huisjes") == matcher.analyzer.terms("huis")
+
+
 @pytest.mark.parametrize(
     ("text", "action", "intent"),
     [

@@ -109,6 +109,8 @@ class Analyzer:
             for phrase in phrases:
                 self.words_by_lang[lang].update(self._phrase_tokens[phrase])
         self._vocab = frozenset(vocab)
+        dutch = self._stemmers["nl"]
+        self._known_stems = frozenset(dutch.stemWord(w) for w in vocab)
         # Long words only: short ones are too easily "corrected" into a different word.
         self._typo_choices = sorted(w for w in vocab if len(w) >= 4)
 
@@ -243,6 +245,15 @@ class Analyzer:
                 i += 1
         return result
 
+    def _diminutive(self, word: str, stem: str) -> str:
+        """Snowball cuts a stem's last 't' with the diminutive ("feestje" -> "fees", "plantjes"
+        -> "plan"): keep the 't' when the knowledge knows that stem."""
+        for suffix in ("tjes", "tje"):
+            if word.endswith(suffix) and len(word) > len(suffix) + 2:
+                whole = self._stemmers["nl"].stemWord(word[: 1 - len(suffix)])
+                return whole if whole in self._known_stems else stem
+        return stem
+
     def _stem(self, word: str) -> str:
         stem = self._stem_cache.get(word)
         if stem is None:
@@ -251,6 +262,8 @@ class Analyzer:
                 stem = STOPWORD_MARK + word
             else:
                 stem = self._stemmers[lang].stemWord(word)
+                if lang == "nl":
+                    stem = self._diminutive(word, stem)
             if len(self._stem_cache) >= _CACHE_LIMIT:
                 self._stem_cache.clear()
             self._stem_cache[word] = stem
