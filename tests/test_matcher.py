@@ -287,6 +287,15 @@ def test_a_named_official_to_reach_goes_to_a_person(matcher: Matcher, text: str)
             "goedemiddag, u spreekt met meneer de Wit van de bewonersvereniging, wat is een ANBI",
             "legal-form-anbi",
         ),
+        # Asking to be called back after an introduction is asking for a person, not for the
+        # named one; an official who speaks somewhere ("spreekt") is not asked for.
+        ("u spreekt met mevrouw El Amrani, kunt u mij terugbellen", "system-human"),
+        (
+            "mevrouw Bakker spreekt op de bewonersavond over het wijkbudget, hoe vraag ik dat aan",
+            "subsidy-resident-initiative",
+        ),
+        # A greeting with an introduction is greeted, however long the name.
+        ("Goedemorgen, u spreekt met mevrouw El Amrani.", "system-greeting"),
     ],
 )
 def test_salutations_and_mentions_are_not_requests_for_a_person(
