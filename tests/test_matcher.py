@@ -58,6 +58,20 @@ def test_a_diminutive_keeps_the_word_it_shrinks(matcher: Matcher) -> None:
     assert matcher.analyzer.terms("huisjes") == matcher.analyzer.terms("huis")
 
 
+def test_ge_is_kept_where_it_is_no_participle(matcher: Matcher) -> None:
+    """Snowball drops 'ge' as in 'gemaakt': 'geleden' (ago) is no 'leden' (members), 'gebied'
+    (area) no 'bieden' (offer), 'begeleiding' (support) no 'beleid' (policy)."""
+    terms = matcher.analyzer.terms
+    for word, other in [
+        ("geleden", "leden"),
+        ("gewoon", "wonen"),
+        ("gebied", "bieden"),
+        ("begeleiding", "beleid"),
+    ]:
+        assert set(terms(word)).isdisjoint(terms(other)), (word, other)
+    assert terms("gemaakt") == terms("maken")  # a real participle still meets its verb
+
+
 @pytest.mark.parametrize(
     ("text", "action", "intent"),
     [

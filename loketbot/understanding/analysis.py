@@ -63,6 +63,12 @@ def tokens(text: str) -> list[str]:
     return [word[:MAX_WORD] for word in normalise(text).split()[:MAX_TOKENS]]
 
 
+# Snowball's Dutch stemmer drops "ge" as in a past participle ("gemaakt" -> "maak"), also
+# where it is no participle: "gebied" (area) became the stem of "bieden" (offer), "gedicht"
+# (poem) that of "dicht" (closed), "gezin" (family) that of "zin", "begeleiding" (support) that
+# of "beleid" (policy). These keep it (the older Porter stemmer's stem).
+_NOT_PARTICIPLES = ("gebied", "gedicht", "gezin", "begeleid")
+
 STOPWORD_MARK = "_"  # no stem starts with it: tokens are letters and digits
 
 
@@ -84,6 +90,7 @@ class Analyzer:
             "nl": snowballstemmer.stemmer("dutch"),
             "en": snowballstemmer.stemmer("english"),
         }
+        self._keeps_ge = snowballstemmer.stemmer("dutch_porter")
         self._stem_cache: dict[str, str] = {}
         self._typo_cache: dict[str, str | None] = {}
         self._split_cache: dict[str, list[str] | None] = {}
@@ -261,7 +268,10 @@ class Analyzer:
             if word in self._stopwords:
                 stem = STOPWORD_MARK + word
             else:
-                stem = self._stemmers[lang].stemWord(word)
+                if lang == "nl" and word.startswith(_NOT_PARTICIPLES):
+                    stem = self._keeps_ge.stemWord(word)
+                else:
+                    stem = self._stemmers[lang].stemWord(word)
                 if lang == "nl":
                     stem = self._diminutive(word, stem)
             if len(self._stem_cache) >= _CACHE_LIMIT:

@@ -37,7 +37,12 @@ _GROUP_VOICE = re.compile(r"\b(?:wij|we|ons|onze|our|us)\b", re.IGNORECASE)
 
 def _stopwords() -> list[str]:
     """Function words of both languages: they count for little (Thresholds.stopword_weight)."""
-    return [w for lang in ("dutch", "english") for w in get_stop_words(lang)]
+    return [w for lang in ("dutch", "english") for w in get_stop_words(lang)] + _ADVERBS
+
+
+# Adverbs the lists lack, which Snowball would stem into a content word: "geleden" (ago)
+# into "leed", the stem of "leden" (members); "gewoon" (just) into "woon" (to live).
+_ADVERBS = ["geleden", "gewoon"]
 
 
 @dataclass(frozen=True)
