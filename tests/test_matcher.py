@@ -44,6 +44,17 @@ def test_a_real_word_the_knowledge_lacks_is_not_corrected_into_another(matcher: 
     assert "oplicht" not in matcher.analyzer.terms("toelichting")
 
 
+def test_a_real_word_is_not_corrected_into_a_known_one(matcher: Matcher) -> None:
+    """An inflection of a known word, or an everyday word, is read as written: "overleggen"
+    (consult) was corrected to "overleden" (deceased) and went to the civil registry."""
+    match = matcher.match("we willen overleggen met de gemeente over ons plan")
+    assert match.action != "redirect", match
+    terms = matcher.analyzer.terms
+    assert "oplicht" not in terms("we hebben een stichting opgericht")  # not "opgelicht"
+    assert "bereken" not in terms("wat betekenen die regels")  # not "berekenen"
+    assert terms("buurthius") == terms("buurthuis")  # a typo is still a typo
+
+
 def test_a_verb_prefix_does_not_split_an_unknown_word(matcher: Matcher) -> None:
     """'vertrouwen' (trust) is no 'ver' + 'trouwen' (marry), nor a typo of 'verbouwen'."""
     terms = matcher.analyzer.terms("we regelen alles op vertrouwen")

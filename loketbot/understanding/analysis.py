@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 
 import snowballstemmer
 from rapidfuzz import fuzz, process
+from wordfreq import zipf_frequency
 
 _WORD = re.compile(r"[a-z0-9]+")
 _LETTER_RUN = re.compile(r"(?<![a-z0-9])[a-z](?: [a-z])+(?![a-z0-9])")
@@ -23,6 +24,10 @@ _SPELLING = (
 _CACHE_LIMIT = 50_000
 # A correction that changes the first letter needs this fuzz.ratio (docs/matching.md).
 _FIRST_LETTER_CUTOFF = 90.0
+# A word that occurs at least once in a million words of Dutch or English text (wordfreq's
+# small lists hold exactly those) is a real word the knowledge lacks, not a typo of one it
+# has: "betekenen" (to mean) is no "berekenen" (to calculate), "studeren" no "sturen".
+_COMMON_ZIPF = 3.0
 # Verb prefixes that are also words ("ver", far): "vertrouwen" is no "ver" + "trouwen".
 _PREFIXES = frozenset({"ver", "ont", "her"})
 # Invisible characters that copied text carries inside words (soft hyphen, zero-width space
@@ -118,6 +123,9 @@ class Analyzer:
         self._vocab = frozenset(vocab)
         dutch = self._stemmers["nl"]
         self._known_stems = frozenset(dutch.stemWord(w) for w in vocab)
+        # An unknown word with a known stem is an inflection ("opgericht", "overleggen"), not a
+        # typo to correct into another word ("opgelicht": defrauded; "overleden": deceased).
+        self._vocab_stems = frozenset(self._stem(w) for w in vocab)
         # Long words only: short ones are too easily "corrected" into a different word.
         self._typo_choices = sorted(w for w in vocab if len(w) >= 4)
 
@@ -176,6 +184,9 @@ class Analyzer:
             if parts:
                 repaired.extend(parts)
                 continue
+            if self._stem(word) in self._vocab_stems:
+                repaired.append(word)
+                continue
             fixed = self._correct(word)
             repaired.append(fixed or word)
         return repaired
@@ -220,8 +231,12 @@ class Analyzer:
     def _correct(self, word: str) -> str | None:
         if word in self._typo_cache:
             return self._typo_cache[word]
-        cutoff = 88.0 if len(word) < 7 else 84.0
-        found = process.extractOne(word, self._typo_choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+        found = None
+        if not _is_common_word(word):
+            cutoff = 88.0 if len(word) < 7 else 84.0
+            found = process.extractOne(
+                word, self._typo_choices, scorer=fuzz.ratio, score_cutoff=cutoff
+            )
         # A typo seldom changes the first letter; a real word the knowledge lacks often
         # differs from a known one there: "toelichting" is not "oplichting" (fraud).
         keeps_first = found is not None and found[0][0] == word[0]
@@ -278,3 +293,10 @@ class Analyzer:
                 self._stem_cache.clear()
             self._stem_cache[word] = stem
         return stem
+
+
+def _is_common_word(word: str) -> bool:
+    """Whether `word` is an everyday Dutch or English word (wordfreq's small lists)."""
+    return any(
+        zipf_frequency(word, lang, wordlist="small") >= _COMMON_ZIPF for lang in ("nl", "en")
+    )
