@@ -40,9 +40,10 @@ def _stopwords() -> list[str]:
     return [w for lang in ("dutch", "english") for w in get_stop_words(lang)] + _ADVERBS
 
 
-# Adverbs the lists lack, which Snowball would stem into a content word: "geleden" (ago)
-# into "leed", the stem of "leden" (members); "gewoon" (just) into "woon" (to live).
-_ADVERBS = ["geleden", "gewoon"]
+# Function words the lists lack, which Snowball would stem into a content word: "geleden"
+# (ago) into "leed", the stem of "leden" (members); "gewoon" (just) into "woon" (to live);
+# a letter's "Geachte" into "acht" (eight).
+_ADVERBS = ["geleden", "gewoon", "geachte"]
 
 
 @dataclass(frozen=True)
