@@ -282,13 +282,12 @@ class Analyzer:
             lang = "en" if word in self._english_only else "nl"
             if word in self._stopwords:
                 stem = STOPWORD_MARK + word
+            elif lang == "nl":
+                keeps_ge = word.startswith(_NOT_PARTICIPLES)
+                stemmer = self._keeps_ge if keeps_ge else self._stemmers["nl"]
+                stem = self._diminutive(word, stemmer.stemWord(word))
             else:
-                if lang == "nl" and word.startswith(_NOT_PARTICIPLES):
-                    stem = self._keeps_ge.stemWord(word)
-                else:
-                    stem = self._stemmers[lang].stemWord(word)
-                if lang == "nl":
-                    stem = self._diminutive(word, stem)
+                stem = self._stemmers[lang].stemWord(word)
             if len(self._stem_cache) >= _CACHE_LIMIT:
                 self._stem_cache.clear()
             self._stem_cache[word] = stem

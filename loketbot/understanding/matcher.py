@@ -37,13 +37,15 @@ _GROUP_VOICE = re.compile(r"\b(?:wij|we|ons|onze|our|us)\b", re.IGNORECASE)
 
 def _stopwords() -> list[str]:
     """Function words of both languages: they count for little (Thresholds.stopword_weight)."""
-    return [w for lang in ("dutch", "english") for w in get_stop_words(lang)] + _ADVERBS
+    return [
+        w for lang in ("dutch", "english") for w in get_stop_words(lang)
+    ] + _EXTRA_FUNCTION_WORDS
 
 
 # Function words the lists lack, which Snowball would stem into a content word: "geleden"
 # (ago) into "leed", the stem of "leden" (members); "gewoon" (just) into "woon" (to live);
 # a letter's "Geachte" into "acht" (eight).
-_ADVERBS = ["geleden", "gewoon", "geachte"]
+_EXTRA_FUNCTION_WORDS = ["geleden", "gewoon", "geachte"]
 
 
 @dataclass(frozen=True)
