@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from loketbot.content.knowledge import load_knowledge
+from loketbot.understanding.letters import without_letter_frame
 from loketbot.understanding.matcher import Match, Matcher, Thresholds
 
 from .conftest import KNOWLEDGE
@@ -328,3 +329,42 @@ def test_salutations_and_mentions_are_not_requests_for_a_person(
 ) -> None:
     match = matcher.match(text)
     assert match.action != "handoff" and match.intent == intent, match
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "action"),
+    [
+        # The signature names the writer's board role: not what the letter asks about.
+        (
+            "Beste meneer, wij willen een tuin aanleggen op een braakliggend stuk grond naast "
+            "de school. Mag dat? Hoogachtend, Ahmed Yilmaz, secretaris Vereniging Groen Zuid",
+            "permit-greening",
+            "clarify",
+        ),
+        (
+            "Dear Sir or Madam, our residents group wants to organise a street party in June. "
+            "What do we need to arrange? Kind regards, the treasurer of Stichting Buurtkracht",
+            "permit-street-party",
+            "flow",
+        ),
+    ],
+)
+def test_a_letters_closing_and_signature_are_not_the_question(
+    matcher: Matcher, text: str, intent: str, action: str
+) -> None:
+    match = matcher.match(text)
+    assert (match.action, match.intent) == (action, intent), match
+    assert "legal-form-board" not in match.alternatives, match
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        # A postscript that asks something is no signature.
+        ("Mag een bbq in het park? Groetjes, en mag er ook muziek bij?", "muziek"),
+        # "Beste" opening a question is no salutation.
+        ("beste manier om een stichting te starten, en wat kost dat?", "beste manier"),
+    ],
+)
+def test_a_letters_frame_is_cut_only_where_it_is_one(text: str, kept: str) -> None:
+    assert kept in without_letter_frame(text)

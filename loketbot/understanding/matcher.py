@@ -27,6 +27,7 @@ from loketbot.content.knowledge import LANGS, Entry, Knowledge, load_knowledge
 from loketbot.understanding.analysis import Analyzer
 from loketbot.understanding.index import Scores, TermIndex
 from loketbot.understanding.language import LanguageGuesser
+from loketbot.understanding.letters import without_letter_frame
 from loketbot.understanding.persons import reaches_named_person, without_introduction
 
 Action = Literal["answer", "flow", "clarify", "handoff", "redirect"]
@@ -217,7 +218,8 @@ class Matcher:
         (with whether that is sure): everything `decide` needs."""
         t = self.thresholds
         # The writer's own name ("u spreekt met mevrouw El Amrani") is no word of the question.
-        text = without_introduction(text)
+        # Nor is a letter's salutation, closing or signature ("Hoogachtend, J. de Wit").
+        text = without_introduction(without_letter_frame(text))
         # Numbers name no topic ("1", "¾", a house number): they are not matched on.
         terms = [term for term in dict.fromkeys(self.analyzer.terms(text)) if not term.isdigit()]
         scores = self._score(terms)
