@@ -63,6 +63,17 @@ def test_a_verb_prefix_does_not_split_an_unknown_word(matcher: Matcher) -> None:
     assert "gun" in matcher.analyzer.terms("vergunning")  # a known compound keeps its parts
 
 
+def test_a_separable_verb_is_read_whole(matcher: Matcher) -> None:
+    """Dutch puts a verb's particle last: "hoe hef ik ... op" is "opheffen" (to dissolve),
+    not "heffen" (to levy a tax); only within one clause, and only verbs the knowledge has."""
+    terms = matcher.analyzer.terms
+    joined = terms("hoe hef ik onze stichting op")
+    assert "ophef" in joined and "hef" not in joined, joined
+    assert "ophef" not in terms("hef de drempel, op naar de stichting")  # two clauses
+    match = matcher.match("hoe hef ik onze stichting op, we stoppen ermee")
+    assert (match.action, match.intent) == ("answer", "legal-form-stichting"), match
+
+
 def test_a_diminutive_keeps_the_word_it_shrinks(matcher: Matcher) -> None:
     """Snowball stems 'feestje' to 'fees' and 'plantjes' to 'plan' (a plan): the 't' stays."""
     assert matcher.analyzer.terms("feestje") == matcher.analyzer.terms("feest")

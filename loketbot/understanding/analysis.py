@@ -30,6 +30,13 @@ _FIRST_LETTER_CUTOFF = 90.0
 _COMMON_ZIPF = 3.0
 # Verb prefixes that are also words ("ver", far): "vertrouwen" is no "ver" + "trouwen".
 _PREFIXES = frozenset({"ver", "ont", "her"})
+# A Dutch main clause puts a separable verb's particle last ("hoe vraag ik subsidie aan",
+# "hoe schrijf ik een vereniging in"); the verb itself stands in the first few words.
+_PARTICLES = frozenset(
+    {"op", "aan", "in", "af", "uit", "mee", "terug", "toe", "weg", "bij", "na", "los", "samen"}
+)
+_VERB_POSITIONS = 4
+_CLAUSE_END = re.compile(r"[,;:!?\n]+|\.(?=\s|$)")
 # Invisible characters that copied text carries inside words (soft hyphen, zero-width space
 # and joiners, direction marks, BOM): without them "stich\u00adting" is "stichting".
 _INVISIBLE = re.compile(
@@ -145,11 +152,34 @@ class Analyzer:
     def terms(self, text: str, *, correct: bool = True) -> list[str]:
         """Stemmed terms of `text`; with `correct`, unknown words are split or corrected first."""
         words = self._phrase_tokens.get(text) or tokens(text)
+        if _PARTICLES.intersection(words):
+            words = self._separable_joined(text) or words
         if correct:
             words = self._repair(words)
         words = self._with_parts(words)
         words = self._apply_synonyms(words)
         return [self._stem(w) for w in words if len(w) > 1 or w.isdigit()]
+
+    def _separable_joined(self, text: str) -> list[str] | None:
+        """Words with a separable verb joined again ("hoe hef ik mijn stichting op" ->
+        "opheffen", to dissolve, not "heffen", to levy), where the knowledge knows the joined
+        verb; None when nothing was joined."""
+        joined_any = False
+        words: list[str] = []
+        for clause in _CLAUSE_END.split(text):
+            clause_words = tokens(clause)
+            if len(clause_words) >= 3 and clause_words[-1] in _PARTICLES:
+                particle = clause_words[-1]
+                for i, word in enumerate(clause_words[:_VERB_POSITIONS]):
+                    verb = particle + word
+                    if word in self._stopwords or word in _PARTICLES:
+                        continue
+                    if verb in self._vocab or self._stem(verb) in self._vocab_stems:
+                        clause_words = [*clause_words[:i], verb, *clause_words[i + 1 : -1]]
+                        joined_any = True
+                        break
+            words.extend(clause_words)
+        return words[:MAX_TOKENS] if joined_any else None
 
     def knows(self, word: str) -> bool:
         """Whether a normalised word occurs in the knowledge's phrasings or synonyms."""
