@@ -379,3 +379,17 @@ def test_a_letters_closing_and_signature_are_not_the_question(
 )
 def test_a_letters_frame_is_cut_only_where_it_is_one(text: str, kept: str) -> None:
     assert kept in without_letter_frame(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # 'verlopen' (expired) is all it shares with the passport desk's answer.
+        "mijn wasmachine is kapot en de garantie is net verlopen",
+        # 'nieuw' and 'straat' are all it shares with the answer about moving house.
+        "mag ik vuurwerk afsteken met oud en nieuw in mijn straat",
+    ],
+)
+def test_a_weak_anchor_offers_a_person_not_its_answer(matcher: Matcher, text: str) -> None:
+    match = matcher.match(text)
+    assert (match.action, match.intent) == ("handoff", None), match

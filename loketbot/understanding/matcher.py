@@ -81,6 +81,9 @@ class Thresholds:
     # A question in a group's voice ("wij", "ons") passes over the anchors when a topic
     # scores at least this share of the top (Entry.groups_ask_too keeps an anchor in place).
     group_topic_share: float = 0.9
+    # Below this score an anchor's answer is more often about something else than about the
+    # question (a blocked bank card read as DigiD): offer a person instead of that answer.
+    redirect_above: float = 0.22
     # A redirect also offers the best topic when it scores at least this share of the top.
     # It changes no decision, so no metric: chosen by reading the near-ties in docs/matching.md.
     redirect_offer_share: float = 0.75
@@ -278,6 +281,8 @@ class Matcher:
         best = self._entries[best_index]
         score = round(best_score * 100, 1)
         if best.is_anchor:
+            if best_score < t.redirect_above:
+                return Match(text, None, score, "handoff", (), lang, sure, candidates)
             return self._anchor(text, best, score, lang, sure, candidates, self._close(ranked, t))
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         if best_score >= t.answer_above and best_score - runner_up >= t.answer_margin:
@@ -285,6 +290,8 @@ class Matcher:
             return Match(text, best.id, score, action, (), lang, sure, candidates)
         anchor = next(((i, s) for i, s in ranked if self._entries[i].is_anchor), None)
         if anchor is not None and anchor[1] >= best_score * t.anchor_share:
+            if anchor[1] < t.redirect_above:
+                return Match(text, None, score, "handoff", (), lang, sure, candidates)
             winner = self._entries[anchor[0]]
             close = self._close(ranked, t)
             return self._anchor(text, winner, score, lang, sure, candidates, close)
