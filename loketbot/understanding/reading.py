@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from loketbot.understanding.analysis import tokens
 from loketbot.understanding.answers import AGREEING, NO, OKAY, YES
+from loketbot.understanding.letters import without_letter_frame
 from loketbot.understanding.matcher import Match, Matcher
 
 # "en hoe lang duurt dat?", "and what does it cost?", "en voor een vereniging?"
@@ -81,14 +82,16 @@ def read(
             combined = matcher.match(f"{previous_question} {text}", lang)
             if combined.action in (*_CONFIDENT, "clarify"):
                 return Reading(_as(combined, own), via="context")
-    parts = [p for p in _QUESTION_END.split(text.strip()) if len(tokens(p)) >= 3]
+    # A letter's salutation and signature are no questions or sentences of the story.
+    body = without_letter_frame(text)
+    parts = [p for p in _QUESTION_END.split(body.strip()) if len(tokens(p)) >= 3]
     if len(parts) >= 2:
         reading = _two_questions(matcher, parts, own, lang)
         if reading is not None:
             return reading
     if own.action in ("handoff", "clarify") and len(words) >= STORY_MIN_WORDS:
         # Unsure about the story as a whole: its sentences, each on its own, say more.
-        return _story(matcher, text, own, lang) or Reading(own)
+        return _story(matcher, body, own, lang) or Reading(own)
     return Reading(own, via="follow-up" if following else "message")
 
 
