@@ -101,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="accuracy report over labelled questions")
     evaluate.add_argument("file", type=Path, help='JSON lines {"text", "expect"}')
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.add_argument(
+        "--dialogue",
+        action="store_true",
+        help="read each question as a conversation's first message, as the bot does",
+    )
     _knowledge_option(evaluate)
 
     kb = sub.add_parser("kb", help="knowledge base tools")
@@ -270,7 +275,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "match":
         return _match(Matcher.from_knowledge(knowledge_dir), args)
     if args.command == "eval":
-        return _eval(Matcher.from_knowledge(knowledge_dir), args.file, as_json=args.json)
+        matcher = Matcher.from_knowledge(knowledge_dir)
+        return _eval(matcher, args.file, as_json=args.json, as_dialogue=args.dialogue)
     if args.command == "flows":
         return _flows_test(knowledge_dir, args.flows or settings.flows_dir, args.folder)
     if args.command == "serve":
@@ -422,12 +428,12 @@ def _match(matcher: Matcher, args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval(matcher: Matcher, path: Path, *, as_json: bool) -> int:
+def _eval(matcher: Matcher, path: Path, *, as_json: bool, as_dialogue: bool = False) -> int:
     from loketbot.understanding.evaluation import evaluate, read_cases
 
     if not path.is_file():
         raise LoketbotError(f"{path}: no such file")
-    report = evaluate(matcher, read_cases(path))
+    report = evaluate(matcher, read_cases(path), as_dialogue=as_dialogue)
     if as_json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
         return 0

@@ -51,3 +51,19 @@ def test_eval_cli_names_a_bad_line(tmp_path: object) -> None:
     assert result.returncode == 1
     assert f"{bad}:2:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_dialogues_reading_is_no_worse_than_the_matcher_alone(matcher: Matcher) -> None:
+    """The bot reads a message for two questions or a story (reading.py); over the retired
+    practice sets (a held-out set joins eval/ only after its one look) that reading must not
+    lose what the matcher alone gets right. It did: a story's setting ("Onze stichting huurt
+    ...") turned out-of-scope questions into questions back, a statement after a question was
+    answered as a second question."""
+    cases = [case for path in sorted(EVAL.glob("practice*.jsonl")) for case in read_cases(path)]
+    alone = evaluate(matcher, cases)
+    read = evaluate(matcher, cases, as_dialogue=True)
+    assert len(cases) > 4000
+    unsafe = (1 - read.safe) * read.in_scope - (1 - alone.safe) * alone.in_scope
+    wrong = (read.wrong - alone.wrong) * (read.in_scope + read.out_of_scope)
+    missed = (alone.handoff - read.handoff) * read.out_of_scope
+    assert round(unsafe) <= 5 and round(wrong) <= 3 and round(missed) <= 2, (unsafe, wrong, missed)

@@ -51,6 +51,11 @@ STORY_MIN_WORDS = 20
 _QUESTION_END = re.compile(r"(?<=\?)\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 _CONFIDENT = ("answer", "flow")
+_INDIRECT = re.compile(
+    r"\b(?:weten|vraag (?:me|mij|ons) af|vragen (?:ons|we|wij) af|benieuwd|wonder(?:ing)?|"
+    r"want to know|would like to know)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,11 @@ def read(
                 return Reading(_as(combined, own), via="context")
     # A letter's salutation and signature are no questions or sentences of the story.
     body = without_letter_frame(text)
-    parts = [p for p in _QUESTION_END.split(body.strip()) if len(tokens(p)) >= 3]
+    # Only parts that ask count: "wij verkopen soep" after a question tells the setting, and
+    # read as a second question it was answered with the wrong topic.
+    parts = [
+        p for p in _QUESTION_END.split(body.strip()) if len(tokens(p)) >= 3 and _is_question(p)
+    ]
     if len(parts) >= 2:
         reading = _two_questions(matcher, parts, own, lang)
         if reading is not None:
@@ -102,6 +111,16 @@ def asks(text: str) -> bool:
     if len(words) < 3 or words[0] in _ANSWERING or words[0] in _OPENERS:
         return False
     return text.rstrip().endswith("?") or words[0] in _ASKING
+
+
+def _is_question(part: str) -> bool:
+    """Whether one sentence or part of a message asks something: "en kunnen we ...?", or
+    indirectly, "ook willen we weten of ..."."""
+    words = tokens(part)
+    if words and words[0] in _OPENERS:
+        words = words[1:]
+    asking = bool(words) and words[0] in _ASKING
+    return part.rstrip().endswith("?") or asking or bool(_INDIRECT.search(part))
 
 
 def _follows_up(words: list[str]) -> bool:
@@ -128,6 +147,13 @@ def _two_questions(
     first = next((m for m in matches if m.action in _CONFIDENT), None)
     if first is None:
         return None
+    if whole.action in _CONFIDENT and whole.intent is not None:
+        # Sure of the message as a whole: that is the answer, a part's other topic the offer.
+        first = whole
+    elif first.intent != whole.intent:
+        # Unsure of the whole, a part is answered only where the whole points first: a part
+        # it ranks lower is more often a side remark than the question.
+        return None
     other = next(
         (
             m.intent
@@ -147,7 +173,9 @@ def _story(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Readi
     floor = matcher.thresholds.clarify_above * 100
     found: dict[str, float] = {}
     for sentence in _SENTENCE_END.split(text):
-        if len(tokens(sentence)) < 3:
+        # The sentences that ask: a story's setting ("Onze stichting huurt een ruimte ...")
+        # names topics the question itself (about the landlord) is not about.
+        if len(tokens(sentence)) < 3 or not _is_question(sentence):
             continue
         match = matcher.match(sentence, lang)
         if match.action in ("handoff", "redirect"):
