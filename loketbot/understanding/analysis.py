@@ -171,9 +171,9 @@ class Analyzer:
             if len(clause_words) >= 3 and clause_words[-1] in _PARTICLES:
                 particle = clause_words[-1]
                 for i, word in enumerate(clause_words[:_VERB_POSITIONS]):
-                    verb = particle + word
                     if word in self._stopwords or word in _PARTICLES:
                         continue
+                    verb = particle + word
                     if verb in self._vocab or self._stem(verb) in self._vocab_stems:
                         clause_words = [*clause_words[:i], verb, *clause_words[i + 1 : -1]]
                         joined_any = True

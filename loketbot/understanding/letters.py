@@ -20,11 +20,12 @@ _SALUTATION = re.compile(
 )
 _CLOSING = re.compile(
     r"(?:\b(?:met\s+)?(?:vriendelijke|hartelijke|beste|warme)\s+groet(?:en)?"
-    r"|\bhoogachtend|\bgroetjes|\bgroeten|\bgroet\s*[,.!]|\bmvg\b|\bgr\s*[,.]"
+    r"|\bhoogachtend|\bgroetjes|\bgroeten|\bgroet\s*[,.!]|\bmvg\b|\bgr\s*[,.]\s*(?=(?-i:[A-Z])|$)"
     r"|\b(?:kind|best|warm)\s+regards|\bregards\s*[,.]|\b(?:yours\s+)?sincerely"
     r"|\byours\s+faithfully|\bbest\s+wishes)\b",
     re.IGNORECASE,
 )
+# ("gr" only before a name: "200 gr. suiker" is a weight.)
 # What follows a closing is a signature: a name, a role, an organisation. Past this many
 # words, or with a question mark, it is a postscript that may ask something.
 _SIGNATURE_WORDS = 14
