@@ -74,6 +74,16 @@ def test_a_separable_verb_is_read_whole(matcher: Matcher) -> None:
     assert (match.action, match.intent) == ("answer", "legal-form-stichting"), match
 
 
+def test_a_compound_written_as_two_words_is_one(matcher: Matcher) -> None:
+    """People split compounds ("zon panelen"); the Dutch linking letters come back too."""
+    terms = matcher.analyzer.terms
+    assert terms("zon panelen") == terms("zonnepanelen")
+    assert terms("repair cafe") == terms("repaircafe")
+    assert terms("de buurt en") == ["_de", "buurt", "_en"]  # function words stay apart
+    match = matcher.match("zon panelen op ons dak met de buren, is daar geld voor")
+    assert match.intent == "subsidy-energy", match
+
+
 def test_a_diminutive_keeps_the_word_it_shrinks(matcher: Matcher) -> None:
     """Snowball stems 'feestje' to 'fees' and 'plantjes' to 'plan' (a plan): the 't' stays."""
     assert matcher.analyzer.terms("feestje") == matcher.analyzer.terms("feest")

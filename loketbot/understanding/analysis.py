@@ -36,6 +36,9 @@ _PARTICLES = frozenset(
     {"op", "aan", "in", "af", "uit", "mee", "terug", "toe", "weg", "bij", "na", "los", "samen"}
 )
 _VERB_POSITIONS = 4
+# Two words are read as one compound only when it is this long: short joins ("dag" + "je")
+# are more often two words.
+_MIN_JOINED = 8
 _CLAUSE_END = re.compile(r"[,;:!?\n]+|\.(?=\s|$)")
 # Invisible characters that copied text carries inside words (soft hyphen, zero-width space
 # and joiners, direction marks, BOM): without them "stich\u00adting" is "stichting".
@@ -199,7 +202,30 @@ class Analyzer:
         self._split_cache.clear()
         self._typo_cache.clear()
 
+    def _joined_compounds(self, words: list[str]) -> list[str]:
+        """A compound written as two words ("zon panelen", "repair cafe") joined again, with
+        Dutch linking letters ("zonnepanelen"), where the knowledge knows the compound."""
+        result: list[str] = []
+        i = 0
+        while i < len(words):
+            joined = self._compound_of(words[i], words[i + 1]) if i + 1 < len(words) else None
+            result.append(joined or words[i])
+            i += 2 if joined else 1
+        return result
+
+    def _compound_of(self, left: str, right: str) -> str | None:
+        if len(left) < 3 or len(right) < 3 or self.is_function_word(left):
+            return None
+        if self.is_function_word(right):
+            return None
+        for link in ("", "s", "e", "en", left[-1] + "e"):
+            whole = left + link + right
+            if len(whole) >= _MIN_JOINED and whole in self._vocab:
+                return whole
+        return None
+
     def _repair(self, words: list[str]) -> list[str]:
+        words = self._joined_compounds(words)
         repaired: list[str] = []
         for word in words:
             if word in self._vocab or len(word) < 5 or word.isdigit():
