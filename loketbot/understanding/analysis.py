@@ -203,7 +203,7 @@ class Analyzer:
         self._typo_cache.clear()
 
     def _joined_compounds(self, words: list[str]) -> list[str]:
-        """A compound written as two words ("zon panelen", "repair cafe") joined again, with
+        """A compound written as two words ("zon panelen", "buurt huisje") joined again, with
         Dutch linking letters ("zonnepanelen"), where the knowledge knows the compound."""
         result: list[str] = []
         i = 0
@@ -214,6 +214,10 @@ class Analyzer:
         return result
 
     def _compound_of(self, left: str, right: str) -> str | None:
+        # Two words the knowledge knows each are read as two: "de gemeente grond verkopen"
+        # is no "gemeentegrond"; a known compound's parts match as its parts anyway.
+        if left in self._vocab and right in self._vocab:
+            return None
         if len(left) < 3 or len(right) < 3 or self.is_function_word(left):
             return None
         if self.is_function_word(right):
