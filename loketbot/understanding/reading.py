@@ -186,16 +186,23 @@ def _story(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Readi
         )
         if best is not None and best[1] >= floor:
             found[best[0]] = max(found.get(best[0], 0.0), best[1])
-    ranked = sorted(found, key=lambda t: -found[t])
-    # The whole message's own candidates fill up a choice of at least two.
-    ranked += [t for t in whole.alternatives if t not in found]
+    by_sentence = sorted(found, key=lambda t: -found[t])
+    if whole.action == "clarify" and whole.intent is not None:
+        # Asked back already: the whole's first topic stays first (re-ranked by sentences,
+        # the first topic offered was right less often); its sentences' topics come next.
+        head = whole.intent
+        ranked = [head, *(t for t in by_sentence if t != head)]
+        ranked += [t for t in whole.alternatives if t not in ranked]
+    else:
+        # The whole message's own candidates fill up a choice of at least two.
+        ranked = by_sentence + [t for t in whole.alternatives if t not in found]
     ranked = ranked[: matcher.thresholds.max_alternatives]
-    if len(ranked) < 2 or ranked[0] not in found:
+    if len(ranked) < 2 or not found:
         return None
     clarify = replace(
         whole,
         intent=ranked[0],
-        score=found[ranked[0]],
+        score=found.get(ranked[0], whole.score),
         action="clarify",
         alternatives=tuple(ranked),
     )
