@@ -385,6 +385,8 @@ def test_a_letters_closing_and_signature_are_not_the_question(
         ("Mag een bbq in het park? Groetjes, en mag er ook muziek bij?", "muziek"),
         # "Beste" opening a question is no salutation.
         ("beste manier om een stichting te starten, en wat kost dat?", "beste manier"),
+        # A salutation that names a body tells where the question goes.
+        ("Geachte leden van de wijkraad, hoe zetten wij een punt op de agenda?", "wijkraad"),
         # "gr." before a weight is no "Gr., Ans".
         ("mogen we taart met 200 gr. suiker verkopen op de markt", "suiker"),
     ],

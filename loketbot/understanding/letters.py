@@ -31,9 +31,28 @@ _CLOSING = re.compile(
 _SIGNATURE_WORDS = 14
 
 
+# Whom a salutation may address and still name no topic; "Geachte leden van de wijkraad"
+# tells where the question goes, and stays.
+_GENERIC_ADDRESSEES = frozenset(
+    {
+        "heer", "mevrouw", "meneer", "heren", "dames", "medewerker", "medewerkers", "team",
+        "allen", "allemaal", "lezer", "sir", "madam", "mr", "mrs", "ms", "of", "or", "en",
+        "and", "de", "het", "the", "beste", "geachte", "dear", "all", "to", "whom", "it",
+        "may", "concern",
+    }
+)  # fmt: skip
+
+
+def _generic(salutation: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", salutation)
+    return all(w.casefold() in _GENERIC_ADDRESSEES or w[0].isupper() for w in words[1:])
+
+
 def without_letter_frame(text: str) -> str:
     """`text` without a leading salutation and a closing formula with its signature."""
-    stripped = _SALUTATION.sub(" ", text, count=1)
+    greeting = _SALUTATION.match(text)
+    keep = greeting is not None and not _generic(greeting.group(0))
+    stripped = text if keep else _SALUTATION.sub(" ", text, count=1)
     for closing in _CLOSING.finditer(stripped):
         rest = stripped[closing.end() :]
         before = stripped[: closing.start()]
