@@ -36,10 +36,10 @@ _PARTICLES = frozenset(
     {"op", "aan", "in", "af", "uit", "mee", "terug", "toe", "weg", "bij", "na", "los", "samen"}
 )
 _VERB_POSITIONS = 4
+_CLAUSE_END = re.compile(r"[,;:!?\n]+|\.(?=\s|$)")
 # Two words are read as one compound only when it is this long: short joins ("dag" + "je")
 # are more often two words.
 _MIN_JOINED = 8
-_CLAUSE_END = re.compile(r"[,;:!?\n]+|\.(?=\s|$)")
 # Invisible characters that copied text carries inside words (soft hyphen, zero-width space
 # and joiners, direction marks, BOM): without them "stich\u00adting" is "stichting".
 _INVISIBLE = re.compile(
@@ -216,11 +216,8 @@ class Analyzer:
     def _compound_of(self, left: str, right: str) -> str | None:
         # Two words the knowledge knows each are read as two: "de gemeente grond verkopen"
         # is no "gemeentegrond"; a known compound's parts match as its parts anyway.
-        if left in self._vocab and right in self._vocab:
-            return None
-        if len(left) < 3 or len(right) < 3 or self.is_function_word(left):
-            return None
-        if self.is_function_word(right):
+        both_known = left in self._vocab and right in self._vocab
+        if both_known or any(len(w) < 3 or self.is_function_word(w) for w in (left, right)):
             return None
         for link in ("", "s", "e", "en", left[-1] + "e"):
             whole = left + link + right

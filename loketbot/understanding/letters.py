@@ -18,6 +18,7 @@ _SALUTATION = re.compile(
     r"|(?i:beste)\s+(?:[A-Z]|(?i:heer|mevrouw|meneer|medewerker|team|allemaal))[^,:\n?]{0,30})"
     r"[,:\n]"
 )
+# ("gr" closes only before a name: "200 gr. suiker" is a weight.)
 _CLOSING = re.compile(
     r"(?:\b(?:met\s+)?(?:vriendelijke|hartelijke|beste|warme)\s+groet(?:en)?"
     r"|\bhoogachtend|\bgroetjes|\bgroeten|\bgroet\s*[,.!]|\bmvg\b|\bgr\s*[,.]\s*(?=(?-i:[A-Z])|$)"
@@ -25,7 +26,6 @@ _CLOSING = re.compile(
     r"|\byours\s+faithfully|\bbest\s+wishes)\b",
     re.IGNORECASE,
 )
-# ("gr" only before a name: "200 gr. suiker" is a weight.)
 # What follows a closing is a signature: a name, a role, an organisation. Past this many
 # words, or with a question mark, it is a postscript that may ask something.
 _SIGNATURE_WORDS = 14
@@ -51,8 +51,9 @@ def _generic(salutation: str) -> bool:
 def without_letter_frame(text: str) -> str:
     """`text` without a leading salutation and a closing formula with its signature."""
     greeting = _SALUTATION.match(text)
-    keep = greeting is not None and not _generic(greeting.group(0))
-    stripped = text if keep else _SALUTATION.sub(" ", text, count=1)
+    stripped = text
+    if greeting is not None and _generic(greeting.group(0)):
+        stripped = " " + text[greeting.end() :]
     for closing in _CLOSING.finditer(stripped):
         rest = stripped[closing.end() :]
         before = stripped[: closing.start()]

@@ -281,20 +281,19 @@ class Matcher:
         best = self._entries[best_index]
         score = round(best_score * 100, 1)
         if best.is_anchor:
-            if best_score < t.redirect_above:
-                return Match(text, None, score, "handoff", (), lang, sure, candidates)
-            return self._anchor(text, best, score, lang, sure, candidates, self._close(ranked, t))
+            close = self._close(ranked, t)
+            weak = best_score < t.redirect_above
+            return self._anchor(text, best, weak, score, lang, sure, candidates, close)
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         if best_score >= t.answer_above and best_score - runner_up >= t.answer_margin:
             action: Action = "flow" if best.flow else "answer"
             return Match(text, best.id, score, action, (), lang, sure, candidates)
         anchor = next(((i, s) for i, s in ranked if self._entries[i].is_anchor), None)
         if anchor is not None and anchor[1] >= best_score * t.anchor_share:
-            if anchor[1] < t.redirect_above:
-                return Match(text, None, score, "handoff", (), lang, sure, candidates)
             winner = self._entries[anchor[0]]
             close = self._close(ranked, t)
-            return self._anchor(text, winner, score, lang, sure, candidates, close)
+            weak = anchor[1] < t.redirect_above
+            return self._anchor(text, winner, weak, score, lang, sure, candidates, close)
         topics = [i for i, _ in ranked if not self._entries[i].is_anchor]
         plausible = [i for i, s in ranked if s >= best_score * t.offer_share and i in topics]
         # Always a choice of two or more (the runner-up at least): one option is no question.
@@ -342,6 +341,7 @@ class Matcher:
     def _anchor(
         text: str,
         anchor: Entry,
+        weak: bool,
         score: float,
         lang: str,
         sure: bool,
@@ -349,8 +349,10 @@ class Matcher:
         close: tuple[str, ...] = (),
     ) -> Match:
         # Someone else at the municipality handles it (the anchor says who), or, for an
-        # anchor without an answer, only a person can help. A topic close behind is offered
-        # too: "penningmeester schulden stichting" may be about the board, not one's debts.
-        if anchor.answer:
+        # anchor without an answer, only a person can help; so can they for a weak anchor,
+        # whose answer is more often about something else (Thresholds.redirect_above). A topic
+        # close behind is offered too: "penningmeester schulden stichting" may be about the
+        # board, not one's debts.
+        if anchor.answer and not weak:
             return Match(text, anchor.id, score, "redirect", close, lang, sure, candidates)
         return Match(text, None, score, "handoff", (), lang, sure, candidates)
