@@ -150,9 +150,11 @@ def _two_questions(
     if whole.action in _CONFIDENT and whole.intent is not None:
         # Sure of the message as a whole: that is the answer, a part's other topic the offer.
         first = whole
-    elif first.intent != whole.intent:
-        # Unsure of the whole, a part is answered only where the whole points first: a part
-        # it ranks lower is more often a side remark than the question.
+    elif first.intent != whole.intent or first is not matches[0]:
+        # Unsure of the whole, a part is answered only where the whole points first, and
+        # only the first question: a part the whole ranks lower, or a later part it is sure
+        # of after an unsure first ("..., like a small pot from the wijkraad?"), is more
+        # often a side remark than the question.
         return None
     other = next(
         (
