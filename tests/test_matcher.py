@@ -398,3 +398,18 @@ def test_a_letters_closing_and_signature_are_not_the_question(
 )
 def test_a_letters_frame_is_cut_only_where_it_is_one(text: str, kept: str) -> None:
     assert kept in without_letter_frame(text)
+
+
+def test_ones_own_matter_weakly_matched_goes_to_a_person(matcher: Matcher) -> None:
+    # Weakly matched, a question about one's own was a personal matter more often than an
+    # initiative's: no choice of topics it is not about (Thresholds.own_voice_floor).
+    own = "mijn opa zit alleen thuis en zoekt gezelschap"
+    ranked, lang, sure = matcher.rank(own)
+    floor = matcher.thresholds.own_voice_floor
+    assert matcher.thresholds.clarify_above <= ranked[0][1] < floor
+    assert matcher.decide(own, ranked, lang, sure).action == "handoff"
+    without = replace(matcher.thresholds, own_voice_floor=0.0)
+    assert matcher.decide(own, ranked, lang, sure, without).action == "clarify"
+    # The same scores in a group's voice are asked back: a group's question is its initiative's.
+    group = "onze groep zoekt gezelschap voor een opa die alleen thuis zit"
+    assert matcher.decide(group, ranked, lang, sure).action == "clarify"

@@ -34,6 +34,8 @@ Action = Literal["answer", "flow", "clarify", "handoff", "redirect"]
 
 # Words a group speaks in; "we" is English too.
 _GROUP_VOICE = re.compile(r"\b(?:wij|we|ons|onze|our|us)\b", re.IGNORECASE)
+# Words one person speaks of their own in ("mijn uitkering", "my GP").
+_OWN_VOICE = re.compile(r"\b(?:mijn|mn|m'n|my)\b", re.IGNORECASE)
 
 
 def _stopwords() -> list[str]:
@@ -81,6 +83,9 @@ class Thresholds:
     # A question in a group's voice ("wij", "ons") passes over the anchors when a topic
     # scores at least this share of the top (Entry.groups_ask_too keeps an anchor in place).
     group_topic_share: float = 0.9
+    # A question about one's own ("mijn", "my") and not a group's is asked back only from
+    # this score: weakly matched, it was a personal matter more often than an initiative's.
+    own_voice_floor: float = 0.20
     # Below this score an anchor's answer is more often about something else than about the
     # question (a blocked bank card read as DigiD): offer a person instead of that answer.
     redirect_above: float = 0.22
@@ -273,6 +278,8 @@ class Matcher:
         floor = min(t.clarify_above, t.answer_above)
         if len(text.split()) > t.long_question_words:
             floor *= t.long_question_floor
+        if _OWN_VOICE.search(text) and not _GROUP_VOICE.search(text):
+            floor = max(floor, t.own_voice_floor)
         if not ranked or ranked[0][1] < floor or self._names_person(text):
             top = round(ranked[0][1] * 100, 1) if ranked else 0.0
             return Match(text, None, top, "handoff", (), lang, sure, candidates)
