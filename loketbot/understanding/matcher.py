@@ -86,6 +86,9 @@ class Thresholds:
     # A question about one's own ("mijn", "my") and not a group's is asked back only from
     # this score: weakly matched, it was a personal matter more often than an initiative's.
     own_voice_floor: float = 0.20
+    # When the help entry tops a question that also names a topic scoring at least this share
+    # of it ("stichting? ik snap het niet"), both are offered rather than help alone.
+    help_named_share: float = 0.3
     # Below this score an anchor's answer is more often about something else than about the
     # question (a blocked bank card read as DigiD): offer a person instead of that answer.
     redirect_above: float = 0.22
@@ -146,6 +149,7 @@ class Matcher:
         self._thanks = next(
             (i for i, e in enumerate(self._entries) if e.id == "system-thanks"), None
         )
+        self._help = next((i for i, e in enumerate(self._entries) if e.id == "system-help"), None)
         self._named_by: list[frozenset[str]] = []  # per entry: terms of its title and keywords
         self._index_examples()
         self.analyzer.indexed()
@@ -292,7 +296,11 @@ class Matcher:
             weak = best_score < t.redirect_above
             return self._anchor(text, best, weak, score, lang, sure, candidates, close)
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        named = self._named_beside_help(text, ranked, t) if best_index == self._help else None
         if best_score >= t.answer_above and best_score - runner_up >= t.answer_margin:
+            if named is not None:
+                offer = (best.id, named)
+                return Match(text, best.id, score, "clarify", offer, lang, sure, candidates)
             action: Action = "flow" if best.flow else "answer"
             return Match(text, best.id, score, action, (), lang, sure, candidates)
         anchor = next(((i, s) for i, s in ranked if self._entries[i].is_anchor), None)
@@ -308,6 +316,8 @@ class Matcher:
             self._entries[i].id
             for i in (plausible + topics[len(plausible) : 2])[: t.max_alternatives]
         )
+        if named is not None and named not in offered:
+            offered = (offered[0], named, *offered[1:])[: t.max_alternatives]
         if len(offered) < 2:
             # No second topic to ask about. A greeting is greeted back ("goeie morgen
             # meneer"); a topic over the answer line missed only its lead on an anchor that
@@ -330,6 +340,23 @@ class Matcher:
         if anchor is None or anchor.groups_ask_too or not topics:
             return ranked
         return topics if topics[0][1] >= ranked[0][1] * t.group_topic_share else ranked
+
+    def _named_beside_help(
+        self, text: str, ranked: Sequence[tuple[int, float]], t: Thresholds
+    ) -> str | None:
+        """A topic the question names, close enough behind the help entry to offer beside it:
+        "wat is een stichting? ik snap het niet" is about the stichting as much as the bot."""
+        for index, value in ranked[1:]:
+            entry = self._entries[index]
+            if (
+                entry.is_anchor
+                or entry.kind == "system"
+                or value < t.help_named_share * ranked[0][1]
+            ):
+                continue
+            if self.names_topic(text, entry.id):
+                return entry.id
+        return None
 
     def _names_person(self, text: str) -> bool:
         analyzer = self.analyzer
