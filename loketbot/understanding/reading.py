@@ -98,6 +98,12 @@ def read(
         reading = _two_questions(matcher, parts, own, lang)
         if reading is not None:
             return reading
+    if own.action == "handoff" and len(words) >= STORY_MIN_WORDS:
+        # A long message that opens with a clear question ("What exactly is a stichting? My
+        # friends and I ..."): the rest is its setting; the question is asked back about.
+        lead = _lead_question(matcher, body, own, lang)
+        if lead is not None:
+            return lead
     if own.action in ("handoff", "clarify") and len(words) >= STORY_MIN_WORDS:
         # Unsure about the story as a whole: its sentences, each on its own, say more.
         return _story(matcher, body, own, lang) or Reading(own)
@@ -167,6 +173,22 @@ def _two_questions(
     if other is None:
         return None
     return Reading(_as(first, whole), also=other, via="parts")
+
+
+def _lead_question(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Reading | None:
+    """The topics of a long message's first sentence, when it asks and the matcher is sure of
+    it on its own: offered to choose from, with its runner-up."""
+    lead = _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+    if len(tokens(lead)) < 3 or not _is_question(lead):
+        return None
+    first = matcher.match(lead, lang)
+    if first.action not in _CONFIDENT or (first.intent or "").startswith("system-"):
+        return None
+    topics = [t for t, _ in first.candidates if not t.startswith(("system-", "oos-"))][:2]
+    if len(topics) < 2:
+        return None
+    clarify = replace(whole, intent=topics[0], action="clarify", alternatives=tuple(topics))
+    return Reading(clarify, via="story")
 
 
 def _story(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Reading | None:
