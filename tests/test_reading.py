@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import cast
 
+import pytest
+
 from loketbot.understanding.matcher import Action, Match, Matcher
 from loketbot.understanding.reading import Reading, _two_questions
 
@@ -26,41 +28,34 @@ def read_parts(decisions: dict[str, tuple[Action, str | None]], whole: Match) ->
     return _two_questions(stub, list(decisions), whole, None)
 
 
-def test_first_question_answered_and_second_offered_when_whole_points_at_the_first() -> None:
-    reading = read_parts(
-        {
-            "eerste vraag?": ("answer", "permit-event"),
-            "tweede vraag?": ("clarify", "subsidy-funds"),
-        },
-        WHOLE_UNSURE,
-    )
-    assert reading is not None
-    assert reading.match.intent == "permit-event"
-    assert reading.also == "subsidy-funds"
+WHOLE_SURE = Match("a? b?", "permit-event", 40.0, "answer", (), "nl", True)
+FIRST_SURE = {
+    "eerste vraag?": ("answer", "permit-event"),
+    "tweede vraag?": ("clarify", "subsidy-funds"),
+}
+LATER_SURE = {
+    "eerste vraag?": ("clarify", "subsidy-funds"),
+    "tweede vraag?": ("answer", "permit-event"),
+}
 
 
-def test_a_sure_later_question_after_an_unsure_first_is_not_answered() -> None:
-    # The whole points at the later part; its first question stays unanswered otherwise,
-    # and a side remark would be answered as the question: the whole is asked back instead.
-    reading = read_parts(
-        {
-            "eerste vraag?": ("clarify", "subsidy-funds"),
-            "tweede vraag?": ("answer", "permit-event"),
-        },
-        WHOLE_UNSURE,
-    )
-    assert reading is None
-
-
-def test_a_sure_whole_is_the_answer_and_a_part_s_other_topic_the_offer() -> None:
-    whole = Match("a? b?", "permit-event", 40.0, "answer", (), "nl", True)
-    reading = read_parts(
-        {
-            "eerste vraag?": ("clarify", "subsidy-funds"),
-            "tweede vraag?": ("answer", "permit-event"),
-        },
-        whole,
-    )
-    assert reading is not None
-    assert reading.match.intent == "permit-event"
-    assert reading.also == "subsidy-funds"
+@pytest.mark.parametrize(
+    ("decisions", "whole", "answered"),
+    [
+        # Unsure of the whole, which points at the first question: answered, the second offered.
+        (FIRST_SURE, WHOLE_UNSURE, ("permit-event", "subsidy-funds")),
+        # The whole points at a later part it is sure of, after an unsure first: that part may
+        # be a side remark, and the first question would go unanswered. Asked back instead.
+        (LATER_SURE, WHOLE_UNSURE, None),
+        # Sure of the whole: that is the answer, a part's other topic the offer.
+        (LATER_SURE, WHOLE_SURE, ("permit-event", "subsidy-funds")),
+    ],
+)
+def test_two_questions_answer_the_first_and_offer_the_second(
+    decisions: dict[str, tuple[Action, str | None]],
+    whole: Match,
+    answered: tuple[str, str] | None,
+) -> None:
+    reading = read_parts(decisions, whole)
+    got = None if reading is None else (reading.match.intent, reading.also)
+    assert got == answered
