@@ -413,3 +413,6 @@ def test_ones_own_matter_weakly_matched_goes_to_a_person(matcher: Matcher) -> No
     # The same scores in a group's voice are asked back: a group's question is its initiative's.
     group = "onze groep zoekt gezelschap voor een opa die alleen thuis zit"
     assert matcher.decide(group, ranked, lang, sure).action == "clarify"
+    # "mijn" before the people around one names a setting, not one's own matter.
+    neighbour = "mijn buurvrouw zit alleen thuis en zoekt gezelschap"
+    assert matcher.decide(neighbour, ranked, lang, sure).action == "clarify"

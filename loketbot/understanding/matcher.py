@@ -34,8 +34,13 @@ Action = Literal["answer", "flow", "clarify", "handoff", "redirect"]
 
 # Words a group speaks in; "we" is English too.
 _GROUP_VOICE = re.compile(r"\b(?:wij|we|ons|onze|our|us)\b", re.IGNORECASE)
-# Words one person speaks of their own in ("mijn uitkering", "my GP").
-_OWN_VOICE = re.compile(r"\b(?:mijn|mn|m'n|my)\b", re.IGNORECASE)
+# Words one person speaks of their own in ("mijn uitkering", "my GP"); not before the people
+# around them ("mijn buren en ik willen ...", "mijn buurvrouw zegt ..."): that is a setting.
+_OWN_VOICE = re.compile(
+    r"\b(?:mijn|mn|m'n|my)\b(?!\s+(?:buurvrouw|buurman|buren|buurtgenoten|collega'?s?"
+    r"|vrienden|vriendin|vriend|neighbou?rs?|colleagues?|friends?)\b)",
+    re.IGNORECASE,
+)
 
 
 def _stopwords() -> list[str]:
