@@ -151,14 +151,12 @@ class Matcher:
         self._small_talk = frozenset(
             i for i, e in enumerate(self._entries) if e.id in ("system-greeting", "system-thanks")
         )
-        self._thanks = next(
-            (i for i, e in enumerate(self._entries) if e.id == "system-thanks"), None
-        )
-        self._help = next((i for i, e in enumerate(self._entries) if e.id == "system-help"), None)
+        self._by_id = {e.id: i for i, e in enumerate(self._entries)}
+        self._thanks = self._by_id.get("system-thanks")
+        self._help = self._by_id.get("system-help")
         self._named_by: list[frozenset[str]] = []  # per entry: terms of its title and keywords
         self._index_examples()
         self.analyzer.indexed()
-        self._by_id = {e.id: i for i, e in enumerate(self._entries)}
 
     @classmethod
     def from_knowledge(cls, knowledge_dir: Path | str) -> Matcher:
@@ -351,6 +349,7 @@ class Matcher:
     ) -> str | None:
         """A topic the question names, close enough behind the help entry to offer beside it:
         "wat is een stichting? ik snap het niet" is about the stichting as much as the bot."""
+        terms = frozenset(self.analyzer.terms(text))  # once, not per candidate
         for index, value in ranked[1:]:
             entry = self._entries[index]
             if (
@@ -359,7 +358,7 @@ class Matcher:
                 or value < t.help_named_share * ranked[0][1]
             ):
                 continue
-            if self.names_topic(text, entry.id):
+            if not self._named_by[index].isdisjoint(terms):
                 return entry.id
         return None
 

@@ -175,6 +175,11 @@ def _two_questions(
     return Reading(_as(first, whole), also=other, via="parts")
 
 
+def _topic_candidates(match: Match) -> list[tuple[str, float]]:
+    """The match's ranked candidates that are topics, not system entries or anchors."""
+    return [(t, score) for t, score in match.candidates if not t.startswith(("system-", "oos-"))]
+
+
 def _lead_question(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Reading | None:
     """The topics of a long message's first sentence, when it asks and the matcher is sure of
     it on its own: offered to choose from, with its runner-up."""
@@ -184,7 +189,7 @@ def _lead_question(matcher: Matcher, text: str, whole: Match, lang: str | None) 
     first = matcher.match(lead, lang)
     if first.action not in _CONFIDENT or (first.intent or "").startswith("system-"):
         return None
-    topics = [t for t, _ in first.candidates if not t.startswith(("system-", "oos-"))][:2]
+    topics = [t for t, _ in _topic_candidates(first)][:2]
     if len(topics) < 2:
         return None
     clarify = replace(whole, intent=topics[0], action="clarify", alternatives=tuple(topics))
@@ -204,10 +209,7 @@ def _story(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Readi
         match = matcher.match(sentence, lang)
         if match.action in ("handoff", "redirect"):
             continue
-        best = next(
-            ((t, score) for t, score in match.candidates if not t.startswith(("system-", "oos-"))),
-            None,
-        )
+        best = next(iter(_topic_candidates(match)), None)
         if best is not None and best[1] >= floor:
             found[best[0]] = max(found.get(best[0], 0.0), best[1])
     by_sentence = sorted(found, key=lambda t: -found[t])
