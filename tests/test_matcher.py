@@ -84,6 +84,16 @@ def test_a_compound_written_as_two_words_is_one(matcher: Matcher) -> None:
     assert match.intent == "subsidy-energy", match
 
 
+def test_d_and_t_mixed_up_is_the_word_meant(matcher: Matcher) -> None:
+    """Writing "verzekert" for "verzekerd" is the commonest Dutch misspelling; a word the
+    knowledge has is left as it is ("gebeurt" and "gebeurd" are both real)."""
+    terms = matcher.analyzer.terms
+    assert terms("verzekert") == terms("verzekerd")
+    assert terms("neemt") == ["neemt"]  # no "neemd" in the knowledge: left alone
+    match = matcher.match("is vrijwilliger verzekert als er iets gebeurt")
+    assert match.intent == "topic-volunteer-insurance" and match.action == "answer", match
+
+
 def test_a_diminutive_keeps_the_word_it_shrinks(matcher: Matcher) -> None:
     """Snowball stems 'feestje' to 'fees' and 'plantjes' to 'plan' (a plan): the 't' stays."""
     assert matcher.analyzer.terms("feestje") == matcher.analyzer.terms("feest")
