@@ -7,8 +7,8 @@ from typing import cast
 
 import pytest
 
-from loketbot.understanding.matcher import Action, Match, Matcher
-from loketbot.understanding.reading import Reading, _two_questions
+from loketbot.understanding.matcher import Action, Match, Matcher, Thresholds
+from loketbot.understanding.reading import Reading, _story, _two_questions
 
 
 class StubMatcher:
@@ -59,3 +59,35 @@ def test_two_questions_answer_the_first_and_offer_the_second(
     reading = read_parts(decisions, whole)
     got = None if reading is None else (reading.match.intent, reading.also)
     assert got == answered
+
+
+class StoryStub:
+    """Knows only the texts it is given; every other text is handed off."""
+
+    thresholds = Thresholds()
+
+    def __init__(self, topics: dict[str, str]) -> None:
+        self.topics = topics
+
+    def match(self, text: str, lang: str | None = None) -> Match:
+        topic = self.topics.get(text)
+        if topic is None:
+            return Match(text, None, 5.0, "handoff", (), "nl", True)
+        return Match(text, topic, 30.0, "answer", (), "nl", True, ((topic, 30.0),))
+
+
+def test_a_story_question_pointing_back_is_read_with_the_sentence_before() -> None:
+    """The last sentence, "wat komt daarbij kijken?", names nothing; "daarbij" is the one before."""
+    story = (
+        "Een fonds wil ons geld geven. Een stichting lijkt ons het beste. Wat komt daarbij kijken?"
+    )
+    stub = cast(
+        Matcher,
+        StoryStub(
+            {"Een stichting lijkt ons het beste. Wat komt daarbij kijken?": "legal-form-stichting"}
+        ),
+    )
+    whole = Match(story, "subsidy-funds", 20.0, "clarify", ("subsidy-funds",), "nl", True)
+    reading = _story(stub, story, whole, None)
+    assert reading is not None
+    assert reading.match.alternatives[:2] == ("subsidy-funds", "legal-form-stichting"), reading

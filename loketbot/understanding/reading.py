@@ -28,6 +28,12 @@ _POINTERS = frozenset(
         "daarvoor",
         "daarvan",
         "ervoor",
+        "daarbij",
+        "daarmee",
+        "daarover",
+        "erbij",
+        "ermee",
+        "erover",
         "that",
         "it",
         "this",
@@ -201,11 +207,14 @@ def _story(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Readi
     of them is meant (a story often holds several questions)."""
     floor = matcher.thresholds.clarify_above * 100
     found: dict[str, float] = {}
-    for sentence in _SENTENCE_END.split(text):
+    sentences = _SENTENCE_END.split(text)
+    for number, sentence in enumerate(sentences):
         # The sentences that ask: a story's setting ("Onze stichting huurt een ruimte ...")
         # names topics the question itself (about the landlord) is not about.
         if len(tokens(sentence)) < 3 or not _is_question(sentence):
             continue
+        if number and _follows_up(tokens(sentence)):
+            sentence = f"{sentences[number - 1]} {sentence}"
         match = matcher.match(sentence, lang)
         if match.action in ("handoff", "redirect"):
             continue
