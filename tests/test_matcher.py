@@ -94,6 +94,15 @@ def test_d_and_t_mixed_up_is_the_word_meant(matcher: Matcher) -> None:
     assert match.intent == "topic-volunteer-insurance" and match.action == "answer", match
 
 
+def test_a_dropped_letter_is_no_other_word_by_its_stem(matcher: Matcher) -> None:
+    """Snowball stems "gemente" (a dropped letter of "gemeente") to "men", the stem of "mens":
+    the question was answered with the request for a person."""
+    assert matcher.analyzer.terms("gemente") == matcher.analyzer.terms("gemeente")
+    match = matcher.match("ik heb een idee voor de buurt. krijg ik geld van de gemente?")
+    assert match.intent != "system-human", match
+    assert "subsidy-resident-initiative" in (match.intent, *match.alternatives), match
+
+
 def test_a_diminutive_keeps_the_word_it_shrinks(matcher: Matcher) -> None:
     """Snowball stems 'feestje' to 'fees' and 'plantjes' to 'plan' (a plan): the 't' stays."""
     assert matcher.analyzer.terms("feestje") == matcher.analyzer.terms("feest")

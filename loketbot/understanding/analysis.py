@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 
 import snowballstemmer
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Indel
 from wordfreq import zipf_frequency
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -241,8 +242,11 @@ class Analyzer:
             if parts:
                 repaired.extend(parts)
                 continue
-            if self._stem(word) in self._vocab_stems:
-                repaired.append(word)
+            stem = self._stem(word)
+            if stem in self._vocab_stems:
+                stripped_ge = word.startswith("ge") and not stem.startswith("ge")
+                typo = stripped_ge and not _is_common_word(word)
+                repaired.append((self._letter_dropped(word) if typo else None) or word)
                 continue
             swapped = self._dt_swapped(word)
             if swapped is not None:
@@ -296,6 +300,12 @@ class Analyzer:
                     if best is None or balance > best[0]:
                         best = (balance, [left, linked])
         return best[1] if best else None
+
+    def _letter_dropped(self, word: str) -> str | None:
+        """A known word this one lacks a letter of, or has one too many: its stem may be
+        known by accident once "ge" is stripped ("gemente" stems to "men", as "mens" does)."""
+        found = process.extractOne(word, self._typo_choices, scorer=Indel.distance, score_cutoff=1)
+        return found[0] if found is not None else None
 
     def _correct(self, word: str) -> str | None:
         if word in self._typo_cache:
