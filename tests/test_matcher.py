@@ -103,6 +103,14 @@ def test_a_dropped_letter_is_no_other_word_by_its_stem(matcher: Matcher) -> None
     assert "subsidy-resident-initiative" in (match.intent, *match.alternatives), match
 
 
+def test_parking_is_no_park(matcher: Matcher) -> None:
+    """The English stemmer makes "parking" "park" (a green space, where events are held)."""
+    terms = matcher.analyzer.terms
+    assert terms("parking") == terms("parkeren") and terms("parking") != terms("park")
+    match = matcher.match("how do I apply for a parking permit")
+    assert (match.action, match.intent) == ("redirect", "oos-parking"), match
+
+
 def test_a_diminutive_keeps_the_word_it_shrinks(matcher: Matcher) -> None:
     """Snowball stems 'feestje' to 'fees' and 'plantjes' to 'plan' (a plan): the 't' stays."""
     assert matcher.analyzer.terms("feestje") == matcher.analyzer.terms("feest")
