@@ -257,7 +257,7 @@ class Analyzer:
         return repaired
 
     def _dt_swapped(self, word: str) -> str | None:
-        """A verb form ending in d or t that the knowledge has with the other letter: the
+        """A word ending in d or t that the knowledge has with the other letter: the
         commonest Dutch misspelling ("is hij verzekert" for "verzekerd")."""
         if len(word) < 5 or word[-1] not in "dt":
             return None
