@@ -211,6 +211,15 @@ def test_a_long_thank_you_is_thanked_not_handed_on(matcher: Matcher) -> None:
     assert (match.action, match.intent) == ("answer", "system-thanks")
 
 
+def test_a_greeting_that_announces_a_question_is_greeted_back(matcher: Matcher) -> None:
+    # Seven words of small talk: the question is still to come. A greeting before a question
+    # without a question mark still gives way to it.
+    match = matcher.match("hallo. goede morgen. ik heb een vraag")
+    assert (match.action, match.intent) == ("answer", "system-greeting"), match
+    match = matcher.match("hoi, ik wil weten hoe ik een stichting moet oprichten")
+    assert match.intent == "legal-form-stichting", match
+
+
 def test_a_greeting_the_knowledge_barely_knows_is_greeted_back(matcher: Matcher) -> None:
     # Only small talk is plausible: a person would greet back, not fetch a colleague.
     match = matcher.match("goeienavond juffrouw")

@@ -152,7 +152,6 @@ class Matcher:
             i for i, e in enumerate(self._entries) if e.id in ("system-greeting", "system-thanks")
         )
         self._by_id = {e.id: i for i, e in enumerate(self._entries)}
-        self._thanks = self._by_id.get("system-thanks")
         self._help = self._by_id.get("system-help")
         self._named_by: list[frozenset[str]] = []  # per entry: terms of its title and keywords
         self._index_examples()
@@ -242,26 +241,30 @@ class Matcher:
         # The top five (for the log) or more; ties in the order the question reached them.
         count = max(5, t.max_alternatives)
         ranked = scores.ranked(count, skip=self._small_talk if long else ())
-        if long and "?" not in text and self._thanking(scores, ranked, t):
-            # A greeting opens a question ("hoi, wat is een stichting"); thanks may close a
-            # conversation at length ("top bedankt, hier kan ik wat mee"), unless it asks more.
+        if long and "?" not in text and self._small_talk_leads(scores, ranked, t):
+            # A greeting opens a question ("hoi, wat is een stichting"), so small talk is left
+            # out of a longer message; unless it asks nothing and small talk is all it says:
+            # thanks at length ("top bedankt, hier kan ik wat mee"), a greeting that announces
+            # the question still to come ("hallo, goede morgen, ik heb een vraag").
             everything = scores.ranked(count)
-            if everything[0][0] == self._thanks:
+            if everything[0][0] in self._small_talk:
                 ranked = everything
         closest = self._index.closest_example(scores, ranked[0][0]) if ranked else None
         closest_lang = None if closest is None else self._example_langs[closest]
         detected, sure = self._language(text, closest_lang)
         return ranked, detected, sure
 
-    def _thanking(
+    def _small_talk_leads(
         self, scores: Scores, topical: Sequence[tuple[int, float]], t: Thresholds
     ) -> bool:
-        """Whether thanks outscores the best topic (`topical`) small_talk_lead times over."""
-        thanks = self._thanks
-        if thanks is None or scores.first[thanks] >= len(scores.term_ids):  # not reached
-            return False
+        """Whether a greeting or thanks outscores the best topic (`topical`) small_talk_lead
+        times over."""
         best = topical[0][1] if topical else 0.0
-        return bool(scores.values[thanks] >= t.small_talk_lead * best)
+        return any(
+            scores.first[entry] < len(scores.term_ids)  # reached
+            and scores.values[entry] >= t.small_talk_lead * best
+            for entry in self._small_talk
+        )
 
     def _score(self, terms: Sequence[str]) -> Scores:
         """Score of every entry, and per entry its examples' cosines (index.py)."""
