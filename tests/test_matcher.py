@@ -218,6 +218,11 @@ def test_a_greeting_that_announces_a_question_is_greeted_back(matcher: Matcher) 
     assert (match.action, match.intent) == ("answer", "system-greeting"), match
     match = matcher.match("hoi, ik wil weten hoe ik een stichting moet oprichten")
     assert match.intent == "legal-form-stichting", match
+    # Asking without a question mark, the topic only plausible (round 64): still the topic.
+    match = matcher.match(
+        "hoi, wij willen een stichting beginnen voor ons buurtproject, hoe gaat dat"
+    )
+    assert match.intent == "legal-form-stichting", match
 
 
 def test_a_greeting_the_knowledge_barely_knows_is_greeted_back(matcher: Matcher) -> None:

@@ -257,12 +257,15 @@ class Matcher:
     def _small_talk_leads(
         self, scores: Scores, topical: Sequence[tuple[int, float]], t: Thresholds
     ) -> bool:
-        """Whether a greeting or thanks outscores the best topic (`topical`) small_talk_lead
-        times over."""
+        """Whether thanks, or a greeting where no topic is plausible, outscores the best topic
+        (`topical`) small_talk_lead times over: "hoi, wij willen een stichting beginnen" asks
+        without a question mark, and its greeting must not take the stichting's place."""
         best = topical[0][1] if topical else 0.0
+        greeting = self._by_id.get("system-greeting")
         return any(
             scores.first[entry] < len(scores.term_ids)  # reached
             and scores.values[entry] >= t.small_talk_lead * best
+            and (entry != greeting or best < t.clarify_above)
             for entry in self._small_talk
         )
 
