@@ -148,11 +148,12 @@ class Matcher:
                     texts[lang].append(entry.title[lang])
         self.analyzer = Analyzer(texts, knowledge.synonyms, _stopwords())
         self.languages = LanguageGuesser(self.analyzer.words_by_lang)
-        self._small_talk = frozenset(
-            i for i, e in enumerate(self._entries) if e.id in ("system-greeting", "system-thanks")
-        )
         self._by_id = {e.id: i for i, e in enumerate(self._entries)}
         self._help = self._by_id.get("system-help")
+        self._greeting = self._by_id.get("system-greeting")
+        self._small_talk = frozenset(
+            self._by_id[i] for i in ("system-greeting", "system-thanks") if i in self._by_id
+        )
         self._named_by: list[frozenset[str]] = []  # per entry: terms of its title and keywords
         self._index_examples()
         self.analyzer.indexed()
@@ -261,11 +262,10 @@ class Matcher:
         (`topical`) small_talk_lead times over: "hoi, wij willen een stichting beginnen" asks
         without a question mark, and its greeting must not take the stichting's place."""
         best = topical[0][1] if topical else 0.0
-        greeting = self._by_id.get("system-greeting")
         return any(
             scores.first[entry] < len(scores.term_ids)  # reached
             and scores.values[entry] >= t.small_talk_lead * best
-            and (entry != greeting or best < t.clarify_above)
+            and (entry != self._greeting or best < t.clarify_above)
             for entry in self._small_talk
         )
 

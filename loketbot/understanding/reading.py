@@ -211,9 +211,10 @@ def _story(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Readi
     for number, sentence in enumerate(sentences):
         # The sentences that ask: a story's setting ("Onze stichting huurt een ruimte ...")
         # names topics the question itself (about the landlord) is not about.
-        if len(tokens(sentence)) < 3 or not _is_question(sentence):
+        words = tokens(sentence)
+        if len(words) < 3 or not _is_question(sentence):
             continue
-        if number and _follows_up(tokens(sentence)):
+        if number and _follows_up(words):
             sentence = f"{sentences[number - 1]} {sentence}"
         match = matcher.match(sentence, lang)
         if match.action in ("handoff", "redirect"):
