@@ -3,10 +3,13 @@ whose decisions per part are fixed, so the rule is tested apart from the knowled
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
 import pytest
 
+from loketbot.content.knowledge import load_knowledge
 from loketbot.understanding.matcher import Action, Match, Matcher, Thresholds
 from loketbot.understanding.reading import Reading, _story, _two_questions
 
@@ -14,6 +17,9 @@ from loketbot.understanding.reading import Reading, _story, _two_questions
 class StubMatcher:
     def __init__(self, decisions: dict[str, tuple[Action, str | None]]) -> None:
         self.decisions = decisions
+
+    def is_system(self, entry_id: str | None) -> bool:
+        return False
 
     def match(self, text: str, lang: str | None = None) -> Match:
         action, intent = self.decisions[text]
@@ -66,8 +72,12 @@ class StoryStub:
 
     thresholds = Thresholds()
 
-    def __init__(self, topics: dict[str, str]) -> None:
+    def __init__(self, topics: dict[str, str], anchors: frozenset[str] = frozenset()) -> None:
         self.topics = topics
+        self.anchors = anchors
+
+    def is_topic(self, entry_id: str | None) -> bool:
+        return entry_id is not None and entry_id not in self.anchors
 
     def match(self, text: str, lang: str | None = None) -> Match:
         topic = self.topics.get(text)
@@ -91,3 +101,40 @@ def test_a_story_question_pointing_back_is_read_with_the_sentence_before() -> No
     reading = _story(stub, story, whole, None)
     assert reading is not None
     assert reading.match.alternatives[:2] == ("subsidy-funds", "legal-form-stichting"), reading
+
+
+def test_a_story_offers_topics_not_anchors_whatever_their_ids() -> None:
+    """An anchor is told by its kind, so one an editor named without "oos-" is never a topic
+    button in a story's choice."""
+    story = "Ik heb twee dingen. Waar vraag ik een paspoort aan? Moet ons feest een vergunning?"
+    stub = cast(
+        Matcher,
+        StoryStub(
+            {
+                "Waar vraag ik een paspoort aan?": "paspoort",
+                "Moet ons feest een vergunning?": "permit-event",
+            },
+            anchors=frozenset({"paspoort"}),
+        ),
+    )
+    whole = Match(story, "permit-event", 20.0, "clarify", ("permit-event",), "nl", True)
+    reading = _story(stub, story, whole, None)
+    assert reading is None or "paspoort" not in reading.match.alternatives, reading
+
+
+def test_entries_are_topics_by_kind_not_by_id(kb_dir: Callable[..., Path]) -> None:
+    anchors = """\
+entries:
+  - id: paspoort
+    kind: out_of_scope
+    title: {nl: Paspoort, en: Passport}
+    examples:
+      nl: [paspoort aanvragen, id-kaart verlopen, rijbewijs verlengen, paspoort kwijt,
+           nieuw paspoort, identiteitskaart, reisdocument, paspoort ophalen]
+      en: [passport, id card, driving licence]
+    reviewed: 2026-11-23
+"""
+    matcher = Matcher(load_knowledge(kb_dir(**{"out_of_scope.yaml": anchors})))
+    assert matcher.is_topic("permit-event")
+    assert not matcher.is_topic("paspoort")
+    assert not matcher.is_topic("no-such-entry")

@@ -147,6 +147,16 @@ class Entry:
         """True for out-of-scope anchors: matching one means "hand this to a human"."""
         return self.kind in ANCHOR_KINDS
 
+    @property
+    def is_system(self) -> bool:
+        """True for the bot's own entries: greetings, thanks, help, asking for a person."""
+        return self.kind == "system"
+
+    @property
+    def is_topic(self) -> bool:
+        """True for entries that answer an initiative's question: not an anchor or system."""
+        return not self.is_anchor and not self.is_system
+
     def text(self, field_: Mapping[str, str], lang: str) -> str:
         """The text in `lang`, falling back to Dutch."""
         return field_.get(lang) or field_["nl"]

@@ -351,7 +351,7 @@ class Dialogue:
         lang = conv.lang
         reading = self._read(conv, text)
         match = reading.match
-        if match.action in ("answer", "flow", "redirect") and not _small_talk(match):
+        if match.action in ("answer", "flow", "redirect") and not self._small_talk(match):
             return self._understood(conv, text, reading)
         if (
             match.action == "clarify"
@@ -625,12 +625,16 @@ class Dialogue:
                 match.action in ("answer", "flow", "clarify")
                 and match.intent is not None
                 and match.score >= OTHER_TOPIC_MIN_SCORE
-                and not match.intent.startswith("system-")
+                and not self.matcher.is_system(match.intent)
                 # The entry that starts this very flow is no other topic: ask again instead.
                 and self.knowledge.by_id[match.intent].flow != conv.flow.flow
             ):
                 return replace(self._offer_other_topic(conv, match.intent), match=match)
         return self._flow_outcome(conv, turn)
+
+    def _small_talk(self, match: Match) -> bool:
+        """Greetings, thanks and the like: not a new question while a ticket is open."""
+        return match.intent is None or self.matcher.is_system(match.intent)
 
     def _offer_other_topic(self, conv: Conversation, entry_id: str) -> Outcome:
         lang = conv.lang
@@ -708,11 +712,6 @@ def _asked(conv: Conversation, text: str, reading: Reading) -> Conversation:
         # coöperatie?" means nothing to an officer without the question it follows.
         return replace(conv, last_question=text[:500], followed=conv.asked[:500])
     return replace(conv, last_question=text[:500], followed="")
-
-
-def _small_talk(match: Match) -> bool:
-    """Greetings, thanks and the like: not a new question while a ticket is open."""
-    return match.intent is None or match.intent.startswith("system-")
 
 
 def _option_number(typed: str, count: int) -> int | None:

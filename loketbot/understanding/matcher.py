@@ -228,6 +228,16 @@ class Matcher:
             return False
         return not self._named_by[index].isdisjoint(self.analyzer.terms(text))
 
+    def is_topic(self, entry_id: str | None) -> bool:
+        """Whether `entry_id` is a topic of the knowledge (by its kind, not its id's prefix)."""
+        entry = self.knowledge.by_id.get(entry_id or "")
+        return entry is not None and entry.is_topic
+
+    def is_system(self, entry_id: str | None) -> bool:
+        """Whether `entry_id` is one of the bot's own entries (greeting, help, a person)."""
+        entry = self.knowledge.by_id.get(entry_id or "")
+        return entry is not None and entry.is_system
+
     def rank(self, text: str) -> tuple[list[tuple[int, float]], str, bool]:
         """The best (entry index, score) pairs for `text`, best first, and its language
         (with whether that is sure): everything `decide` needs."""
@@ -377,7 +387,7 @@ class Matcher:
         top = ranked[0][1]
         for index, value in ranked:
             entry = self._entries[index]
-            if not entry.is_anchor and entry.kind != "system":
+            if entry.is_topic:
                 return (entry.id,) if value >= top * t.redirect_offer_share else ()
         return ()
 

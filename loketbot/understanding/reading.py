@@ -154,7 +154,7 @@ def _two_questions(
     matches = [
         m
         for m in (matcher.match(p, lang) for p in parts[:3])
-        if m.intent is not None and not m.intent.startswith("system-")
+        if m.intent is not None and not matcher.is_system(m.intent)
     ]
     first = next((m for m in matches if m.action in _CONFIDENT), None)
     if first is None:
@@ -181,9 +181,9 @@ def _two_questions(
     return Reading(_as(first, whole), also=other, via="parts")
 
 
-def _topic_candidates(match: Match) -> list[tuple[str, float]]:
+def _topic_candidates(matcher: Matcher, match: Match) -> list[tuple[str, float]]:
     """The match's ranked candidates that are topics, not system entries or anchors."""
-    return [(t, score) for t, score in match.candidates if not t.startswith(("system-", "oos-"))]
+    return [(t, score) for t, score in match.candidates if matcher.is_topic(t)]
 
 
 def _lead_question(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Reading | None:
@@ -193,9 +193,9 @@ def _lead_question(matcher: Matcher, text: str, whole: Match, lang: str | None) 
     if len(tokens(lead)) < 3 or not _is_question(lead):
         return None
     first = matcher.match(lead, lang)
-    if first.action not in _CONFIDENT or (first.intent or "").startswith("system-"):
+    if first.action not in _CONFIDENT or matcher.is_system(first.intent):
         return None
-    topics = [t for t, _ in _topic_candidates(first)][:2]
+    topics = [t for t, _ in _topic_candidates(matcher, first)][:2]
     if len(topics) < 2:
         return None
     clarify = replace(whole, intent=topics[0], action="clarify", alternatives=tuple(topics))
@@ -219,7 +219,7 @@ def _story(matcher: Matcher, text: str, whole: Match, lang: str | None) -> Readi
         match = matcher.match(sentence, lang)
         if match.action in ("handoff", "redirect"):
             continue
-        best = next(iter(_topic_candidates(match)), None)
+        best = next(iter(_topic_candidates(matcher, match)), None)
         if best is not None and best[1] >= floor:
             found[best[0]] = max(found.get(best[0], 0.0), best[1])
     by_sentence = sorted(found, key=lambda t: -found[t])
