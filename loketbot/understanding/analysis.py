@@ -108,8 +108,8 @@ class Analyzer:
         }
         self._keeps_ge = snowballstemmer.stemmer("dutch_porter")
         self._stem_cache: dict[str, str] = {}
-        self._typo_cache: dict[str, str | None] = {}
         self._split_cache: dict[str, list[str] | None] = {}
+        self._repair_cache: dict[str, tuple[str, ...]] = {}
         self._synonyms = self._synonym_table(synonyms)
         self._longest_variant = max((len(k) for k in self._synonyms), default=1)
         self._variant_starts = frozenset(k[0] for k in self._synonyms)
@@ -201,7 +201,7 @@ class Analyzer:
         """Forget cached stems, splits and corrections (for benchmarks of cold questions)."""
         self._stem_cache.clear()
         self._split_cache.clear()
-        self._typo_cache.clear()
+        self._repair_cache.clear()
 
     def _joined_compounds(self, words: list[str]) -> list[str]:
         """A compound written as two words ("zon panelen", "buurt huisje") joined again, with
@@ -227,34 +227,40 @@ class Analyzer:
         return None
 
     def _repair(self, words: list[str]) -> list[str]:
-        words = self._joined_compounds(words)
         repaired: list[str] = []
-        for word in words:
-            if word in self._vocab or len(word) < 5 or word.isdigit():
-                repaired.append(word)
-                continue
-            parts = self._split_compound(word)
-            if parts and parts[0] in _PREFIXES:
-                # A verb prefix before a known word is a real word the knowledge lacks
-                # ("vertrouwen"), not a typo of one it has ("verbouwen"): left as it is.
-                repaired.append(word)
-                continue
-            if parts:
-                repaired.extend(parts)
-                continue
-            stem = self._stem(word)
-            if stem in self._vocab_stems:
-                stripped_ge = word.startswith("ge") and not stem.startswith("ge")
-                typo = stripped_ge and not _is_common_word(word)
-                repaired.append((self._letter_dropped(word) if typo else None) or word)
-                continue
-            swapped = self._dt_swapped(word)
-            if swapped is not None:
-                repaired.append(swapped)
-                continue
-            fixed = self._correct(word)
-            repaired.append(fixed or word)
+        for word in self._joined_compounds(words):
+            repaired.extend(self._repaired(word))
         return repaired
+
+    def _repaired(self, word: str) -> tuple[str, ...]:
+        """`word` as the knowledge writes it: itself when known or short, else the first
+        repair that applies (a repeated unknown word pays for the search once)."""
+        if word in self._vocab or len(word) < 5 or word.isdigit():
+            return (word,)
+        cached = self._repair_cache.get(word)
+        if cached is None:
+            cached = self._first_repair(word)
+            if len(self._repair_cache) >= _CACHE_LIMIT:
+                self._repair_cache.clear()
+            self._repair_cache[word] = cached
+        return cached
+
+    def _first_repair(self, word: str) -> tuple[str, ...]:
+        """The repairs in order of how sure each is: a compound of known words, a known stem,
+        a d/t swap, then the typo corrector."""
+        parts = self._split_compound(word)
+        if parts:
+            # A verb prefix before a known word is a real word the knowledge lacks
+            # ("vertrouwen"), not a typo of one it has ("verbouwen"): left as it is.
+            return (word,) if parts[0] in _PREFIXES else tuple(parts)
+        stem = self._stem(word)
+        if stem in self._vocab_stems:
+            # A stem known only once Snowball strips "ge" from an uncommon word is more often
+            # a letter missing ("gemente") than a participle of a known word.
+            stripped_ge = word.startswith("ge") and not stem.startswith("ge")
+            typo = stripped_ge and not _is_common_word(word)
+            return ((self._letter_dropped(word) if typo else None) or word,)
+        return (self._dt_swapped(word) or self._correct(word) or word,)
 
     def _dt_swapped(self, word: str) -> str | None:
         """A word ending in d or t that the knowledge has with the other letter: the
@@ -308,8 +314,6 @@ class Analyzer:
         return found[0] if found is not None else None
 
     def _correct(self, word: str) -> str | None:
-        if word in self._typo_cache:
-            return self._typo_cache[word]
         found = None
         if not _is_common_word(word):
             cutoff = 88.0 if len(word) < 7 else 84.0
@@ -319,11 +323,7 @@ class Analyzer:
         # A typo seldom changes the first letter; a real word the knowledge lacks often
         # differs from a known one there: "toelichting" is not "oplichting" (fraud).
         keeps_first = found is not None and found[0][0] == word[0]
-        result = found[0] if found and (keeps_first or found[1] >= _FIRST_LETTER_CUTOFF) else None
-        if len(self._typo_cache) >= _CACHE_LIMIT:
-            self._typo_cache.clear()
-        self._typo_cache[word] = result
-        return result
+        return found[0] if found and (keeps_first or found[1] >= _FIRST_LETTER_CUTOFF) else None
 
     def _apply_synonyms(self, words: list[str]) -> list[str]:
         if not self._synonyms:
