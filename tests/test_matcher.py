@@ -111,6 +111,26 @@ def test_parking_is_no_park(matcher: Matcher) -> None:
     assert (match.action, match.intent) == ("redirect", "oos-parking"), match
 
 
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        # The UK terms expats and English community pages use for what the knowledge covers.
+        (
+            "could our group take over the old library through a community asset transfer?",
+            "dept-real-estate",
+        ),
+        ("can we set up a CIC in the Netherlands?", "legal-form-social-enterprise"),
+        ("is there a grant-making trust in Rotterdam for neighbourhood projects", "subsidy-funds"),
+        ("how do community shares work for a neighbourhood shop", "subsidy-loan"),
+    ],
+)
+def test_uk_community_sector_terms_reach_their_topic(
+    matcher: Matcher, text: str, expect: str
+) -> None:
+    match = matcher.match(text)
+    assert match.action in ("answer", "clarify") and match.intent == expect, match
+
+
 def test_a_diminutive_keeps_the_word_it_shrinks(matcher: Matcher) -> None:
     """Snowball stems 'feestje' to 'fees' and 'plantjes' to 'plan' (a plan): the 't' stays."""
     assert matcher.analyzer.terms("feestje") == matcher.analyzer.terms("feest")
