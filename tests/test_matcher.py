@@ -231,6 +231,23 @@ def test_a_long_thank_you_is_thanked_not_handed_on(matcher: Matcher) -> None:
     assert (match.action, match.intent) == ("answer", "system-thanks")
 
 
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        # Understanding now is thanks, though "snap" and "question" are the help entry's words.
+        ("dankjewel, nu snap ik het eindelijk helemaal", "system-thanks"),
+        ("merci, ik snap het nu wel zo ongeveer", "system-thanks"),
+        # Thanks and then "but": the rest is what the message is about.
+        ("bedankt, maar ik snap het nog steeds niet", "system-help"),
+    ],
+)
+def test_thanks_for_an_answer_understood_is_thanks(
+    matcher: Matcher, text: str, expect: str
+) -> None:
+    match = matcher.match(text)
+    assert (match.action, match.intent) == ("answer", expect), match
+
+
 def test_a_greeting_that_announces_a_question_is_greeted_back(matcher: Matcher) -> None:
     # Seven words of small talk: the question is still to come. A greeting before a question
     # without a question mark still gives way to it.

@@ -30,6 +30,10 @@ from loketbot.understanding.language import LanguageGuesser
 from loketbot.understanding.letters import without_letter_frame
 from loketbot.understanding.persons import reaches_named_person, without_introduction
 
+# Thanks or a greeting followed by "but" is politeness before what the message is about:
+# "bedankt, maar ik snap het nog steeds niet" asks for help.
+_CONTRAST = re.compile(r"\b(?:maar|echter|nog steeds|but|however|still)\b", re.IGNORECASE)
+
 Action = Literal["answer", "flow", "clarify", "handoff", "redirect"]
 
 # Words a group speaks in; "we" is English too.
@@ -252,7 +256,8 @@ class Matcher:
         # The top five (for the log) or more; ties in the order the question reached them.
         count = max(5, t.max_alternatives)
         ranked = scores.ranked(count, skip=self._small_talk if long else ())
-        if long and "?" not in text and self._small_talk_leads(scores, ranked, t):
+        asks = "?" in text or _CONTRAST.search(text) is not None
+        if long and not asks and self._small_talk_leads(scores, ranked, t):
             # A greeting opens a question ("hoi, wat is een stichting"), so small talk is left
             # out of a longer message; unless it asks nothing and small talk is all it says:
             # thanks at length ("top bedankt, hier kan ik wat mee"), a greeting that announces
@@ -271,7 +276,7 @@ class Matcher:
         """Whether thanks, or a greeting where no topic is plausible, outscores the best topic
         (`topical`) small_talk_lead times over: "hoi, wij willen een stichting beginnen" asks
         without a question mark, and its greeting must not take the stichting's place."""
-        best = topical[0][1] if topical else 0.0
+        best = next((s for i, s in topical if not self._entries[i].is_system), 0.0)
         return any(
             scores.first[entry] < len(scores.term_ids)  # reached
             and scores.values[entry] >= t.small_talk_lead * best
