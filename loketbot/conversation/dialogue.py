@@ -452,7 +452,7 @@ class Dialogue:
             buttons += (Button(say("none_of_these", lang), "h:ask"),)
             return Outcome(
                 replace(conv, mode="clarify", options=options),
-                (Reply(say("clarify", lang), buttons),),
+                (Reply(say("clarify_one" if len(options) == 1 else "clarify", lang), buttons),),
             )
         return self._answer(conv, self.knowledge.by_id[match.intent])
 

@@ -77,6 +77,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nl": "Bedoel je een van deze onderwerpen?",
         "en": "Do you mean one of these topics?",
     },
+    "clarify_one": {
+        "nl": "Bedoel je dit onderwerp?",
+        "en": "Do you mean this topic?",
+    },
     "none_of_these": {
         "nl": "Iets anders: vraag het een mens",
         "en": "Something else: ask a person",

@@ -349,6 +349,12 @@ class Matcher:
             if best_index in self._small_talk or best_score >= t.answer_above:
                 action = "flow" if best.flow else "answer"
                 return Match(text, best.id, score, action, (), lang, sure, candidates)
+            short = len(text.split()) <= t.small_talk_max_words
+            if short and len(ranked) == 1 and best.is_topic:
+                # The only entry a few keywords reach at all ("vergaderplek gezocht"): asked
+                # about on its own, beside the way to a person. A longer message that reaches
+                # one entry only was more often about something else (a dog tax, school lots).
+                return Match(text, best.id, score, "clarify", offered, lang, sure, candidates)
             return Match(text, None, score, "handoff", (), lang, sure, candidates)
         return Match(text, best.id, score, "clarify", offered, lang, sure, candidates)
 
