@@ -273,9 +273,10 @@ class Matcher:
     def _small_talk_leads(
         self, scores: Scores, topical: Sequence[tuple[int, float]], t: Thresholds
     ) -> bool:
-        """Whether thanks, or a greeting where no topic is plausible, outscores the best topic
-        (`topical`) small_talk_lead times over: "hoi, wij willen een stichting beginnen" asks
-        without a question mark, and its greeting must not take the stichting's place."""
+        """Whether thanks, or a greeting where no topic is plausible, outscores the best entry
+        of `topical` that is no system entry small_talk_lead times over: "hoi, wij willen een
+        stichting beginnen" asks without a question mark, and its greeting must not take the
+        stichting's place; "Dank u wel. Ik snap het nu." is thanks, though help says "snap"."""
         best = next((s for i, s in topical if not self._entries[i].is_system), 0.0)
         return any(
             scores.first[entry] < len(scores.term_ids)  # reached
