@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -30,6 +32,13 @@ from loketbot.web.app import WebhookRoute, create_app, session_key
 from loketbot.web.context import Console
 
 log = logging.getLogger(__name__)
+
+# What a stop waits for the updates in hand, and for console requests under way. Updates not
+# done by then are not confirmed: Telegram hands them out again after the restart, and the
+# ones already stored are skipped. docker stop sends SIGKILL after 10 s, systemd after 90 s.
+STOP_GRACE_SECONDS = 5.0
+# A shutdown step slower than this is logged, to tell which one holds a stop up.
+SLOW_STEP_SECONDS = 1.0
 
 
 def check_settings(settings: Settings, webhook_url: str | None) -> None:
@@ -171,7 +180,7 @@ async def serve(
             webhook=webhook,
             console=console,
         )
-        runner = web.AppRunner(web_app, access_log=None)
+        runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=STOP_GRACE_SECONDS)
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
         sender_task = asyncio.create_task(sender.run())
@@ -185,26 +194,54 @@ async def serve(
             "loketbot serving (%s) on http://%s:%s", mode, settings.web_host, settings.web_port
         )
         await stop.wait()
-        if poll_task is not None:  # lets the batch in hand finish, then confirms it
-            await poll_task
+        log.warning("loketbot stopping")
+        if poll_task is not None:
+            await _finish_batch(poll_task)
     finally:
-        if poll_task is not None and not poll_task.done():
-            poll_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poll_task
-        if deadlines_task is not None:
-            deadlines_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await deadlines_task
-        if sender_task is not None:
-            sender_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender_task
-        with contextlib.suppress(Exception):
-            await application.shutdown()
-        with contextlib.suppress(Exception):
-            await channel.close_requests()
-        if runner is not None:
-            await runner.cleanup()
-        await store.close()
+        async with _step("polling"):
+            if poll_task is not None and not poll_task.done():
+                poll_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poll_task
+        async with _step("background tasks"):
+            for task in (deadlines_task, sender_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+        async with _step("Bot API connections"):
+            with contextlib.suppress(Exception):
+                await application.shutdown()
+            with contextlib.suppress(Exception):
+                await channel.close_requests()
+        async with _step("web server"):
+            if runner is not None:
+                await runner.cleanup()
+        async with _step("store"):
+            await store.close()
+        log.warning("loketbot stopped")
     return 0
+
+
+async def _finish_batch(poll_task: asyncio.Task[None]) -> None:
+    """Let the polling loop finish the updates in hand and confirm them, for a while."""
+    done, _ = await asyncio.wait({poll_task}, timeout=STOP_GRACE_SECONDS)
+    if not done:
+        log.warning(
+            "stopping: the updates in hand took over %.0f s; Telegram sends them again "
+            "after the restart",
+            STOP_GRACE_SECONDS,
+        )
+
+
+@contextlib.asynccontextmanager
+async def _step(name: str) -> AsyncIterator[None]:
+    """Time one shutdown step: a slow one is named in the log."""
+    log.debug("stopping: %s", name)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        took = time.monotonic() - started
+        if took > SLOW_STEP_SECONDS:
+            log.warning("stopping: %s took %.1f s", name, took)

@@ -17,6 +17,9 @@ from .botapi.emulator import BotApiEmulator
 from .conftest import ROOT
 
 TOKEN = "4242:test-token"
+# systemd waits 90 s and docker stop 10 s before SIGKILL; serve gives the updates in hand
+# 5 s (server.py), so 20 s is a stop that hangs, not a slow machine.
+STOP_SECONDS = 20
 
 
 def serve_env(emu: BotApiEmulator, url: str, **extra: str) -> dict[str, str]:
@@ -77,9 +80,19 @@ class Bot:
         self.proc.wait(timeout=10)
 
     def stop(self) -> int:
+        """SIGTERM, as systemd and docker stop send it; the exit code. A bot still running
+        after STOP_SECONDS is killed, and the failure shows the end of its log."""
         assert self.proc is not None
         self.proc.terminate()
-        return self.proc.wait(timeout=20)
+        try:
+            return self.proc.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            tail = "\n".join(self.stderr().splitlines()[-40:])
+            raise AssertionError(
+                f"serve still running {STOP_SECONDS} s after SIGTERM:\n{tail}"
+            ) from None
 
     def officers_add(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
