@@ -19,7 +19,7 @@ chat: $(BIN)/loketbot
 	@$(BIN)/loketbot chat
 
 lint: $(VENV)/.test-extras
-	$(BIN)/ruff check loketbot tests benchmarks
+	$(BIN)/ruff check loketbot tests benchmarks eval/tools
 	$(BIN)/mypy --strict loketbot
 
 test: lint

@@ -1,0 +1,67 @@
+"""Every eval set through the dialogue's reading, as one tuning pool (retired sets only: never
+point it at a held-out set). Prints top1 / unsafe / wrong / out-of-scope missed as counts.
+
+    .venv/bin/python eval/tools/pool.py [SET.jsonl ...] [--show FILE]
+
+--show FILE writes one line per question (set:line, expect, action:intent, ok|safe|WRONG|miss,
+text) for eval/tools/mdiff.py. ROOT=<checkout> scores another checkout's code and knowledge on
+this checkout's sets (a `git worktree` of the starting commit, say). TH_<NAME>=<value>
+overrides a Thresholds field (TH_CLARIFY_ABOVE=0.18).
+"""
+
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent  # eval/
+root = Path(os.environ.get("ROOT", HERE.parent))
+sys.path.insert(0, str(root))
+
+from loketbot.content.knowledge import load_knowledge  # noqa: E402
+from loketbot.understanding.matcher import Matcher, Thresholds  # noqa: E402
+from loketbot.understanding.reading import read  # noqa: E402
+
+over = {k[3:].lower(): float(v) for k, v in os.environ.items() if k.startswith("TH_")}
+matcher = Matcher(load_knowledge(root / "knowledge"), dataclasses.replace(Thresholds(), **over))
+args = sys.argv[1:]
+show_path = None
+if "--show" in args:
+    at = args.index("--show")
+    show_path = Path(args[at + 1])
+    del args[at : at + 2]
+files = [Path(a) for a in args] or sorted(HERE.glob("*.jsonl"))
+n_in = n_out = top1 = unsafe = wrong = missed = 0
+shown: list[str] = []
+for path in files:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        match = read(matcher, row["text"]).match
+        confident = match.action in ("answer", "flow")
+        expect = row["expect"]
+        if expect == "handoff":
+            n_out += 1
+            ok = match.action in ("handoff", "redirect")
+            missed += not ok
+            wrong += confident
+            status = "ok" if ok else ("WRONG" if confident else "miss")
+        else:
+            n_in += 1
+            hit = match.intent == expect and match.action in ("answer", "flow", "clarify")
+            safe = hit or (match.action == "clarify" and expect in match.alternatives)
+            bad = (confident and match.intent != expect) or match.action == "redirect"
+            top1 += hit
+            unsafe += not safe
+            wrong += bad
+            status = "ok" if hit else "safe" if safe else "WRONG" if bad else "miss"
+        got = f"{match.action}:{match.intent}"
+        shown.append(f"{path.name}:{number}\t{expect}\t{got}\t{status}\t{row['text']}\n")
+if show_path:
+    show_path.write_text("".join(shown), encoding="utf-8")
+print(
+    f"{n_in + n_out} questions ({n_in} in / {n_out} out): top1 {top1}, unsafe {unsafe}, "
+    f"wrong {wrong}, out-of-scope missed {missed}"
+)
