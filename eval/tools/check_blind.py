@@ -1,7 +1,7 @@
 """For the writer of a blind set: parse, labels, lang, duplicates, and collisions (exact, or a
 fuzzy ratio of 92 for lines of five or more words) with every older set and every knowledge
-example or keyword. Prints only the new set's own line numbers and counts, never another text,
-so a writer can run it without seeing what it compares against.
+example or keyword (as loketbot loads them). Prints only the new set's own line numbers and
+counts, never another text, so a writer can run it without seeing what it compares against.
 
     .venv/bin/python eval/tools/check_blind.py NEW.jsonl
 """
@@ -11,42 +11,34 @@ import re
 import sys
 from pathlib import Path
 
-import yaml
 from rapidfuzz import fuzz, process
 
 MAIN = Path(__file__).resolve().parent.parent.parent
 SHARED = MAIN.parent / "shared"  # the project's shared folder, when it is beside the checkout
+sys.path.insert(0, str(MAIN))
+sys.path.insert(0, str(MAIN / "eval"))
+
+from check_heldout import texts, topic_ids  # noqa: E402
+
+from loketbot.content.knowledge import LANGS, load_knowledge  # noqa: E402
 
 
 def norm(t):
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", t.casefold())).strip()
 
 
-def strings(node, out, key=None):
-    if isinstance(node, dict):
-        for k, v in node.items():
-            strings(v, out, k if k in ("examples", "keywords") else key)
-    elif isinstance(node, list):
-        for v in node:
-            strings(v, out, key)
-    elif isinstance(node, str) and key:
-        out.append(node)
-
-
 def main(path):
     new = Path(path).resolve()
-    ids = set(re.findall(r"^  ([a-z0-9-]+):", (MAIN / "eval/topics.yaml").read_text(), re.M)) | {
-        "handoff"
-    }
-    old = []
-    for p in list((MAIN / "eval").glob("*.jsonl")) + list((SHARED / "eval").glob("*.jsonl")):
-        if p.resolve() == new:
-            continue
-        for line in p.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                old.append(json.loads(line)["text"])
-    for p in list((MAIN / "knowledge").glob("*.yaml")) + list((MAIN / "flows").glob("*.yaml")):
-        strings(yaml.safe_load(p.read_text(encoding="utf-8")), old)
+    ids = topic_ids() | {"handoff"}
+    older = list((MAIN / "eval").glob("*.jsonl")) + list((SHARED / "eval").glob("*.jsonl"))
+    old = [t for p in older if p.resolve() != new for t in texts(p)]
+    knowledge = load_knowledge(MAIN / "knowledge")
+    old += [
+        phrase
+        for entry in knowledge.entries
+        for lang in LANGS
+        for phrase in (*entry.examples[lang], *entry.keywords[lang])
+    ]
     old_norm = list({norm(t) for t in old})
     old_set = set(old_norm)
     seen = {}

@@ -20,6 +20,7 @@ root = Path(os.environ.get("ROOT", HERE.parent))
 sys.path.insert(0, str(root))
 
 from loketbot.content.knowledge import load_knowledge  # noqa: E402
+from loketbot.understanding.evaluation import judge  # noqa: E402
 from loketbot.understanding.matcher import Matcher, Thresholds  # noqa: E402
 from loketbot.understanding.reading import read  # noqa: E402
 
@@ -40,23 +41,17 @@ for path in files:
             continue
         row = json.loads(line)
         match = read(matcher, row["text"]).match
-        confident = match.action in ("answer", "flow")
         expect = row["expect"]
-        if expect == "handoff":
-            n_out += 1
-            ok = match.action in ("handoff", "redirect")
-            missed += not ok
-            wrong += confident
-            status = "ok" if ok else ("WRONG" if confident else "miss")
-        else:
-            n_in += 1
-            hit = match.intent == expect and match.action in ("answer", "flow", "clarify")
-            safe = hit or (match.action == "clarify" and expect in match.alternatives)
-            bad = (confident and match.intent != expect) or match.action == "redirect"
-            top1 += hit
-            unsafe += not safe
-            wrong += bad
-            status = "ok" if hit else "safe" if safe else "WRONG" if bad else "miss"
+        verdict = judge(match, expect)
+        n_in += verdict.in_scope
+        n_out += not verdict.in_scope
+        top1 += verdict.top1
+        unsafe += verdict.in_scope and not verdict.safe
+        wrong += verdict.wrong
+        missed += not verdict.in_scope and not verdict.handled
+        status = (
+            "ok" if verdict.ok else "safe" if verdict.safe else "WRONG" if verdict.wrong else "miss"
+        )
         got = f"{match.action}:{match.intent}"
         shown.append(f"{path.name}:{number}\t{expect}\t{got}\t{status}\t{row['text']}\n")
 if show_path:

@@ -7,7 +7,7 @@ away from the help they came for.
 
 from __future__ import annotations
 
-__all__ = ["Case", "Report", "evaluate", "read_cases"]
+__all__ = ["Case", "Report", "Verdict", "evaluate", "judge", "read_cases"]
 
 import json
 from collections import Counter
@@ -75,6 +75,35 @@ def read_cases(path: Path) -> list[Case]:
     return cases
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """How one labelled question came out, by the definitions of eval/README.md."""
+
+    in_scope: bool
+    top1: bool  # in scope: the right topic answered or offered first
+    safe: bool  # in scope: top1, or the right topic among the choices offered
+    wrong: bool  # a confident answer to the wrong topic, or an in-scope question redirected
+    handled: bool  # out of scope: handed off or redirected
+
+    @property
+    def ok(self) -> bool:
+        """The question got what it should: its topic first, or a person or a redirect."""
+        return self.top1 if self.in_scope else self.handled
+
+
+def judge(match: Match, expect: str) -> Verdict:
+    """The verdict on `match` for a question labelled `expect` (a topic id or "handoff")."""
+    confident = match.action in ("answer", "flow")
+    if expect == HANDOFF:
+        handled = match.action in ("handoff", "redirect")
+        return Verdict(False, False, False, confident, handled)
+    # As eval/README.md defines top1: the top intent, whether answered or offered first.
+    top1 = match.intent == expect and match.action in ("answer", "flow", "clarify")
+    safe = top1 or (match.action == "clarify" and expect in match.alternatives)
+    wrong = (confident and match.intent != expect) or match.action == "redirect"
+    return Verdict(True, top1, safe, wrong, False)
+
+
 def evaluate(matcher: Matcher, cases: Iterable[Case], *, as_dialogue: bool = False) -> Report:
     """Match every case (language detected, as for a user) and compute the four metrics.
     `as_dialogue`: read each as a conversation's first message, as the bot does (reading.py:
@@ -84,21 +113,16 @@ def evaluate(matcher: Matcher, cases: Iterable[Case], *, as_dialogue: bool = Fal
     confused: Counter[tuple[str, str]] = Counter()
     for case in cases:
         match: Match = read(matcher, case.text).match if as_dialogue else matcher.match(case.text)
-        confident = match.action in ("answer", "flow")
-        if case.expect == HANDOFF:
-            out_scope += 1
-            ok = match.action in ("handoff", "redirect")
-            handed += ok
-            wrong += confident
-        else:
+        verdict = judge(match, case.expect)
+        if verdict.in_scope:
             in_scope += 1
-            # As eval/README.md defines top1: the top intent, whether answered or offered first.
-            hit = match.intent == case.expect and match.action in ("answer", "flow", "clarify")
-            top1 += hit
-            safe += hit or (match.action == "clarify" and case.expect in match.alternatives)
-            wrong += (confident and match.intent != case.expect) or match.action == "redirect"
-            ok = hit
-        if not ok:
+            top1 += verdict.top1
+            safe += verdict.safe
+        else:
+            out_scope += 1
+            handed += verdict.handled
+        wrong += verdict.wrong
+        if not verdict.ok:
             misses.append({**match.as_dict(), "expect": case.expect})
             got = HANDOFF if match.action == "handoff" else f"{match.action}:{match.intent}"
             confused[(case.expect, got)] += 1
