@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from loketbot.content.knowledge import load_knowledge
+from loketbot.understanding.analysis import Analyzer
 from loketbot.understanding.letters import without_letter_frame
 from loketbot.understanding.matcher import Match, Matcher, Thresholds
 
@@ -82,6 +83,18 @@ def test_a_compound_written_as_two_words_is_one(matcher: Matcher) -> None:
     assert terms("de buurt en") == ["_de", "buurt", "_en"]  # function words stay apart
     match = matcher.match("zon panelen op ons dak met de buren, is daar geld voor")
     assert match.intent == "subsidy-energy", match
+
+
+def test_a_synonym_phrase_may_start_with_a_compound() -> None:
+    """A compound's parts are added after it ("stoeptegels" -> "stoep", "tegels"); a synonym
+    phrase still reads the words as written, so "stoeptegels weghalen" is its variant."""
+    analyzer = Analyzer(
+        {"nl": ["tegelwippen", "stoep", "tegels", "stoeptegels", "weghalen", "weg", "halen"]},
+        {"tegelwippen": ("stoeptegels weghalen",)},
+    )
+    assert analyzer.terms("stoeptegels weghalen in de straat")[:1] == ["telwip"]
+    # A compound at the end of the phrase keeps its parts, as always.
+    assert analyzer.terms("stoeptegels") == ["stoeptegel", "stoep", "tegel"]
 
 
 def test_d_and_t_mixed_up_is_the_word_meant(matcher: Matcher) -> None:

@@ -160,8 +160,8 @@ class Analyzer:
             words = self._separable_joined(text) or words
         if correct:
             words = self._repair(words)
-        words = self._with_parts(words)
-        words = self._apply_synonyms(words)
+        words, parts = self._with_parts(words)
+        words = self._apply_synonyms(words, parts)
         return [self._stem(w) for w in words if len(w) > 1 or w.isdigit()]
 
     def _separable_joined(self, text: str) -> list[str] | None:
@@ -270,15 +270,19 @@ class Analyzer:
         other = word[:-1] + ("t" if word[-1] == "d" else "d")
         return other if other in self._vocab else None
 
-    def _with_parts(self, words: list[str]) -> list[str]:
+    def _with_parts(self, words: list[str]) -> tuple[list[str], frozenset[int]]:
         """Known compounds keep their own term and add their parts: "opzoomerstraat" also
-        matches "opzoomer" and "straat", in questions and examples alike."""
+        matches "opzoomer" and "straat", in questions and examples alike. Also returns the
+        positions of the added parts, which a synonym phrase reads past."""
         result: list[str] = []
+        parts: set[int] = set()
         for word in words:
             result.append(word)
             if len(word) >= 8 and word in self._vocab:
-                result.extend(self._split_compound(word) or ())
-        return result
+                split = self._split_compound(word) or ()
+                parts.update(range(len(result), len(result) + len(split)))
+                result.extend(split)
+        return result, frozenset(parts)
 
     def _split_compound(self, word: str) -> list[str] | None:
         """Split a Dutch compound into two known words ("buurtfeestvergunning"), if possible."""
@@ -325,7 +329,7 @@ class Analyzer:
         keeps_first = found is not None and found[0][0] == word[0]
         return found[0] if found and (keeps_first or found[1] >= _FIRST_LETTER_CUTOFF) else None
 
-    def _apply_synonyms(self, words: list[str]) -> list[str]:
+    def _apply_synonyms(self, words: list[str], parts: frozenset[int]) -> list[str]:
         if not self._synonyms:
             return words
         result: list[str] = []
@@ -335,16 +339,43 @@ class Analyzer:
                 result.append(words[i])
                 i += 1
                 continue
-            for size in range(min(self._longest_variant, len(words) - i), 0, -1):
-                target = self._synonyms.get(tuple(words[i : i + size]))
-                if target is not None:
-                    result.extend(target)
-                    i += size
-                    break
-            else:
+            found = self._phrase_over_parts(words, parts, i) if parts and i not in parts else None
+            if found is None:
+                found = self._phrase_at(words, i)
+            if found is None:
                 result.append(words[i])
                 i += 1
+            else:
+                target, i = found
+                result.extend(target)
         return result
+
+    def _phrase_at(self, words: list[str], i: int) -> tuple[tuple[str, ...], int] | None:
+        """The longest variant written by the words from `i` on: its canonical form and the
+        position after it."""
+        for size in range(min(self._longest_variant, len(words) - i), 0, -1):
+            target = self._synonyms.get(tuple(words[i : i + size]))
+            if target is not None:
+                return target, i + size
+        return None
+
+    def _phrase_over_parts(
+        self, words: list[str], parts: frozenset[int], i: int
+    ) -> tuple[tuple[str, ...], int] | None:
+        """The longest variant written by the question's own words from `i` on, reading past
+        the parts added after a compound inside it: "vrijwilligerswerk zoeken" matches
+        although "vrijwilligers" and "werk" follow the compound. Only spans with such parts
+        are tried; the others are _phrase_at's."""
+        own = [j for j in range(i, len(words)) if j not in parts][: self._longest_variant]
+        for size in range(len(own), 1, -1):
+            last = own[size - 1]
+            if last - i + 1 == size:  # no added parts inside: _phrase_at reads it as it is
+                continue
+            target = self._synonyms.get(tuple(words[j] for j in own[:size]))
+            if target is not None:
+                # The last word's own parts stay, as after any variant that ends in a compound.
+                return target, last + 1
+        return None
 
     def _diminutive(self, word: str, stem: str) -> str:
         """Snowball cuts a stem's last 't' with the diminutive ("feestje" -> "fees", "plantjes"
