@@ -97,6 +97,23 @@ def test_a_synonym_phrase_may_start_with_a_compound() -> None:
     assert analyzer.terms("stoeptegels") == ["stoeptegel", "stoep", "tegel"]
 
 
+def test_a_topic_named_by_its_one_word_title_is_offered_beside_the_leader(
+    matcher: Matcher,
+) -> None:
+    """"Wat houdt de rechtsvorm stichting in?" started the legal-form flow, a choice between
+    forms the person did not ask for; the stichting is now offered beside it. Naming two forms
+    still starts the flow, and a compound ("wijkcoop") names no "coöperatie"."""
+    match = matcher.match("Wat houdt de rechtsvorm stichting in?")
+    assert match.action == "clarify", match
+    assert "legal-form-stichting" in match.alternatives, match
+    both = matcher.match("stichting of vereniging, wat past bij ons")
+    assert (both.action, both.intent) == ("flow", "legal-form-compare"), both
+    sure = matcher.match("kan onze stichting anbi worden")
+    assert (sure.action, sure.intent) == ("answer", "legal-form-anbi"), sure
+    coop = matcher.match("zonnepanelen op het dak met onze wijkcoop")
+    assert "legal-form-cooperatie" not in coop.alternatives, coop
+
+
 def test_d_and_t_mixed_up_is_the_word_meant(matcher: Matcher) -> None:
     """Writing "verzekert" for "verzekerd" is the commonest Dutch misspelling; a word the
     knowledge has is left as it is ("gebeurt" and "gebeurd" are both real)."""

@@ -153,15 +153,16 @@ class Analyzer:
                     table[key] = target
         return table
 
-    def terms(self, text: str, *, correct: bool = True) -> list[str]:
-        """Stemmed terms of `text`; with `correct`, unknown words are split or corrected first."""
+    def terms(self, text: str, *, correct: bool = True, parts: bool = True) -> list[str]:
+        """Stemmed terms of `text`; with `correct`, unknown words are split or corrected first;
+        with `parts`, a known compound's parts follow it."""
         words = self._phrase_tokens.get(text) or tokens(text)
         if _PARTICLES.intersection(words):
             words = self._separable_joined(text) or words
         if correct:
             words = self._repair(words)
-        words, parts = self._with_parts(words)
-        words = self._apply_synonyms(words, parts)
+        words, added = self._with_parts(words) if parts else (words, frozenset[int]())
+        words = self._apply_synonyms(words, added)
         return [self._stem(w) for w in words if len(w) > 1 or w.isdigit()]
 
     def _separable_joined(self, text: str) -> list[str] | None:

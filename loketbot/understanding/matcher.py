@@ -159,6 +159,13 @@ class Matcher:
             self._by_id[i] for i in ("system-greeting", "system-thanks") if i in self._by_id
         )
         self._named_by: list[frozenset[str]] = []  # per entry: terms of its title and keywords
+        # Topics whose Dutch title is one word ("Stichting"): a question with that word names
+        # the topic as plainly as it would at a counter (_titled_elsewhere).
+        self._one_word_title: dict[int, str] = {}
+        for index, entry in enumerate(self._entries):
+            title = self.analyzer.terms(entry.title.get("nl", ""), correct=False)
+            if len(title) == 1 and entry.is_topic:
+                self._one_word_title[index] = title[0]
         self._index_examples()
         self.analyzer.indexed()
 
@@ -322,7 +329,11 @@ class Matcher:
             return self._anchor(text, best, weak, score, lang, sure, candidates, close)
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         named = self._named_beside_help(text, ranked, t) if best_index == self._help else None
+        titled = self._titled_elsewhere(text, ranked, best_index)
         if best_score >= t.answer_above and best_score - runner_up >= t.answer_margin:
+            # A guided flow is a detour when the question names another topic outright ("wat
+            # houdt de rechtsvorm stichting in" is no choice between forms): offer both.
+            named = named or (titled if best.flow else None)
             if named is not None:
                 offer = (best.id, named)
                 return Match(text, best.id, score, "clarify", offer, lang, sure, candidates)
@@ -341,8 +352,9 @@ class Matcher:
             self._entries[i].id
             for i in (plausible + topics[len(plausible) : 2])[: t.max_alternatives]
         )
-        if named is not None and named not in offered:
-            offered = (offered[0], named, *offered[1:])[: t.max_alternatives]
+        for also in (named, titled):
+            if also is not None and also not in offered:
+                offered = (offered[0], also, *offered[1:])[: t.max_alternatives]
         if len(offered) < 2:
             # No second topic to ask about. A greeting is greeted back ("goeie morgen
             # meneer"); a topic over the answer line missed only its lead on an anchor that
@@ -389,6 +401,21 @@ class Matcher:
             if not self._named_by[index].isdisjoint(terms):
                 return entry.id
         return None
+
+    def _titled_elsewhere(
+        self, text: str, ranked: Sequence[tuple[int, float]], best_index: int
+    ) -> str | None:
+        """The one topic among the candidates that the question names by its one-word title,
+        in a word of its own ("stichting", not the "coop" of "wijkcoop"), when another leads."""
+        if best_index in self._one_word_title:
+            return None
+        # As in rank: a letter's signature ("Stichting Buurtkracht") names no topic.
+        asked = without_introduction(without_letter_frame(text))
+        words = frozenset(self.analyzer.terms(asked, parts=False))
+        named = [i for i, word in self._one_word_title.items() if word in words]
+        if len(named) != 1 or named[0] not in {i for i, _ in ranked}:
+            return None
+        return self._entries[named[0]].id
 
     def _names_person(self, text: str) -> bool:
         analyzer = self.analyzer
