@@ -7,6 +7,7 @@ __all__ = ["Analyzer", "normalise", "tokens"]
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from itertools import islice
 
 import snowballstemmer
 from rapidfuzz import fuzz, process
@@ -330,7 +331,9 @@ class Analyzer:
         keeps_first = found is not None and found[0][0] == word[0]
         return found[0] if found and (keeps_first or found[1] >= _FIRST_LETTER_CUTOFF) else None
 
-    def _apply_synonyms(self, words: list[str], parts: frozenset[int]) -> list[str]:
+    def _apply_synonyms(self, words: list[str], added: frozenset[int]) -> list[str]:
+        """`words` with every synonym variant replaced by its canonical form; `added`: the
+        positions of compound parts _with_parts inserted."""
         if not self._synonyms:
             return words
         result: list[str] = []
@@ -340,7 +343,7 @@ class Analyzer:
                 result.append(words[i])
                 i += 1
                 continue
-            found = self._phrase_over_parts(words, parts, i) if parts and i not in parts else None
+            found = self._phrase_over_parts(words, added, i) if added and i not in added else None
             if found is None:
                 found = self._phrase_at(words, i)
             if found is None:
@@ -361,13 +364,14 @@ class Analyzer:
         return None
 
     def _phrase_over_parts(
-        self, words: list[str], parts: frozenset[int], i: int
+        self, words: list[str], added: frozenset[int], i: int
     ) -> tuple[tuple[str, ...], int] | None:
         """The longest variant written by the question's own words from `i` on, reading past
         the parts added after a compound inside it: "vrijwilligerswerk zoeken" matches
         although "vrijwilligers" and "werk" follow the compound. Only spans with such parts
         are tried; the others are _phrase_at's."""
-        own = [j for j in range(i, len(words)) if j not in parts][: self._longest_variant]
+        own_words = (j for j in range(i, len(words)) if j not in added)
+        own = list(islice(own_words, self._longest_variant))
         for size in range(len(own), 1, -1):
             last = own[size - 1]
             if last - i + 1 == size:  # no added parts inside: _phrase_at reads it as it is

@@ -162,10 +162,6 @@ class Matcher:
         # Topics whose Dutch title is one word ("Stichting"): a question with that word names
         # the topic as plainly as it would at a counter (_titled_elsewhere).
         self._one_word_title: dict[int, str] = {}
-        for index, entry in enumerate(self._entries):
-            title = self.analyzer.terms(entry.title.get("nl", ""), correct=False)
-            if len(title) == 1 and entry.is_topic:
-                self._one_word_title[index] = title[0]
         self._index_examples()
         self.analyzer.indexed()
 
@@ -190,7 +186,11 @@ class Matcher:
             names += [(lang, entry.title[lang]) for lang in entry.title]
             named: set[str] = set()
             for lang, text in names:
-                phrase_terms = frozenset(self.analyzer.terms(text, correct=False))
+                term_list = self.analyzer.terms(text, correct=False)
+                phrase_terms = frozenset(term_list)
+                one_word = entry.is_topic and len(term_list) == 1
+                if one_word and lang == "nl" and text == entry.title.get("nl"):
+                    self._one_word_title[index] = term_list[0]
                 counts.update(phrase_terms)
                 named |= phrase_terms
                 # A keyword is a phrasing too, and often the only one with its word
@@ -329,11 +329,11 @@ class Matcher:
             return self._anchor(text, best, weak, score, lang, sure, candidates, close)
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         named = self._named_beside_help(text, ranked, t) if best_index == self._help else None
-        titled = self._titled_elsewhere(text, ranked, best_index)
         if best_score >= t.answer_above and best_score - runner_up >= t.answer_margin:
             # A guided flow is a detour when the question names another topic outright ("wat
             # houdt de rechtsvorm stichting in" is no choice between forms): offer both.
-            named = named or (titled if best.flow else None)
+            if named is None and best.flow:
+                named = self._titled_elsewhere(text, ranked, best_index)
             if named is not None:
                 offer = (best.id, named)
                 return Match(text, best.id, score, "clarify", offer, lang, sure, candidates)
@@ -352,7 +352,7 @@ class Matcher:
             self._entries[i].id
             for i in (plausible + topics[len(plausible) : 2])[: t.max_alternatives]
         )
-        for also in (named, titled):
+        for also in (named, self._titled_elsewhere(text, ranked, best_index)):
             if also is not None and also not in offered:
                 offered = (offered[0], also, *offered[1:])[: t.max_alternatives]
         if len(offered) < 2:
@@ -407,13 +407,14 @@ class Matcher:
     ) -> str | None:
         """The one topic among the candidates that the question names by its one-word title,
         in a word of its own ("stichting", not the "coop" of "wijkcoop"), when another leads."""
-        if best_index in self._one_word_title:
-            return None
+        candidates = {i for i, _ in ranked} & self._one_word_title.keys()
+        if best_index in self._one_word_title or not candidates:
+            return None  # the question's words are read only when a titled topic is in the running
         # As in rank: a letter's signature ("Stichting Buurtkracht") names no topic.
         asked = without_introduction(without_letter_frame(text))
         words = frozenset(self.analyzer.terms(asked, parts=False))
         named = [i for i, word in self._one_word_title.items() if word in words]
-        if len(named) != 1 or named[0] not in {i for i, _ in ranked}:
+        if len(named) != 1 or named[0] not in candidates:
             return None
         return self._entries[named[0]].id
 
