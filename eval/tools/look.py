@@ -5,8 +5,10 @@ register as counts. It never prints a question.
     .venv/bin/python eval/tools/look.py SET.jsonl [SET.registers.tsv]
 
 ROOT=<checkout> scores another checkout's code and knowledge (the session's starting commit).
+TH_<FIELD>=<value> overrides a Thresholds field, as in pool.py (an experiment's setting).
 """
 
+import dataclasses
 import os
 import sys
 from collections import Counter
@@ -15,8 +17,9 @@ from pathlib import Path
 root = Path(os.environ.get("ROOT", Path(__file__).resolve().parent.parent.parent))
 sys.path.insert(0, str(root))
 
+from loketbot.content.knowledge import load_knowledge  # noqa: E402
 from loketbot.understanding.evaluation import evaluate, judge, read_cases  # noqa: E402
-from loketbot.understanding.matcher import Match, Matcher  # noqa: E402
+from loketbot.understanding.matcher import Match, Matcher, Thresholds  # noqa: E402
 from loketbot.understanding.reading import read  # noqa: E402
 
 
@@ -31,7 +34,8 @@ def kind_of_miss(match: Match) -> str:
     return "asked back without it"
 
 
-matcher = Matcher.from_knowledge(root / "knowledge")
+over = {k[3:].lower(): float(v) for k, v in os.environ.items() if k.startswith("TH_")}
+matcher = Matcher(load_knowledge(root / "knowledge"), dataclasses.replace(Thresholds(), **over))
 cases = read_cases(Path(sys.argv[1]))
 registers: list[str] = ["-"] * len(cases)
 if len(sys.argv) > 2:
