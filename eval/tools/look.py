@@ -8,19 +8,15 @@ ROOT=<checkout> scores another checkout's code and knowledge (the session's star
 TH_<FIELD>=<value> overrides a Thresholds field, as in pool.py (an experiment's setting).
 """
 
-import dataclasses
-import os
 import sys
 from collections import Counter
 from pathlib import Path
 
-root = Path(os.environ.get("ROOT", Path(__file__).resolve().parent.parent.parent))
-sys.path.insert(0, str(root))
+import checkout
 
-from loketbot.content.knowledge import load_knowledge  # noqa: E402
-from loketbot.understanding.evaluation import evaluate, judge, read_cases  # noqa: E402
-from loketbot.understanding.matcher import Match, Matcher, Thresholds  # noqa: E402
-from loketbot.understanding.reading import read  # noqa: E402
+from loketbot.understanding.evaluation import evaluate, judge, read_cases
+from loketbot.understanding.matcher import Match
+from loketbot.understanding.reading import read
 
 
 def kind_of_miss(match: Match) -> str:
@@ -34,8 +30,7 @@ def kind_of_miss(match: Match) -> str:
     return "asked back without it"
 
 
-over = {k[3:].lower(): float(v) for k, v in os.environ.items() if k.startswith("TH_")}
-matcher = Matcher(load_knowledge(root / "knowledge"), dataclasses.replace(Thresholds(), **over))
+matcher = checkout.matcher()
 cases = read_cases(Path(sys.argv[1]))
 registers: list[str] = ["-"] * len(cases)
 if len(sys.argv) > 2:

@@ -15,18 +15,19 @@ import re
 from pathlib import Path
 
 EVAL = Path(__file__).resolve().parent.parent
-TARGETS = (("top1", 0, True, 0.92), ("safe", 1, True, 0.97), ("wrong", 2, False, 0.02))
-OOS_TARGET = 0.90
-IN_SCOPE, TOTAL, OUT = 195, 240, 45
+# The issue's targets for held-out questions, in the order look.py prints the figures; wrong
+# is the one that must stay at or below its line.
+TARGETS = (("top1", 0.92), ("safe", 0.97), ("wrong", 0.02), ("out-of-scope handled", 0.90))
 
 
-def figures(text: str, mode: str) -> tuple[float, float, float, float]:
-    """top1, safe, wrong, out-of-scope handled from one look.py output."""
-    found = re.search(rf"{mode}: n=\S+ top1 (\S+) safe (\S+) wrong (\S+) oos (\S+)", text)
+def figures(text: str, mode: str) -> tuple[int, int, list[float]]:
+    """In-scope and out-of-scope counts, and top1, safe, wrong, out-of-scope handled, from one
+    look.py output."""
+    found = re.search(rf"{mode}: n=(\d+)\+(\d+) top1 (\S+) safe (\S+) wrong (\S+) oos (\S+)", text)
     if found is None:
         raise SystemExit(f"no '{mode}:' line in the look output")
-    top1, safe, wrong, oos = (float(x) for x in found.groups())
-    return top1, safe, wrong, oos
+    in_scope, out = int(found[1]), int(found[2])
+    return in_scope, out, [float(x) for x in found.groups()[2:]]
 
 
 def main() -> None:
@@ -42,30 +43,30 @@ def main() -> None:
     parser.add_argument("--session", required=True, help='e.g. "the first session of 2026-12-07"')
     args = parser.parse_args()
     head_text = args.head.read_text(encoding="utf-8")
-    head = figures(head_text, "dialogue")
-    alone = figures(head_text, "matcher")
-    start = figures(args.start.read_text(encoding="utf-8"), "dialogue")
+    in_scope, out, head = figures(head_text, "dialogue")
+    alone = figures(head_text, "matcher")[2]
+    start = figures(args.start.read_text(encoding="utf-8"), "dialogue")[2]
     kinds_line = re.search(r"kinds: (\{.*\})", head_text)
     kinds: dict[str, int] = ast.literal_eval(kinds_line.group(1)) if kinds_line else {}
     registers = re.findall(r"  (\w+): in-scope not safe (\d+) / oos missed (\d+)", head_text)
 
-    met = [name for name, i, high, line in TARGETS if (head[i] >= line) == high or head[i] == line]
-    missed = [name for name, *_ in TARGETS if name not in met]
-    (met if head[3] >= OOS_TARGET else missed).append("out-of-scope handled")
+    holds = [
+        value <= line if name == "wrong" else value >= line
+        for (name, line), value in zip(TARGETS, head, strict=True)
+    ]
+    met = [name for (name, _), ok in zip(TARGETS, holds, strict=True) if ok]
+    missed = [name for (name, _), ok in zip(TARGETS, holds, strict=True) if not ok]
     oos = {k[4:]: v for k, v in kinds.items() if k.startswith("oos ")}
     inside = {k[3:]: v for k, v in kinds.items() if k.startswith("in ")}
     oos_text = (
-        f"{sum(oos.values())} of {OUT} out-of-scope questions were not handed off or redirected"
+        f"{sum(oos.values())} of {out} out-of-scope questions were not handed off or redirected"
         f" ({', '.join(f'{v} {k}' for k, v in oos.items())})."
         if oos
-        else f"All {OUT} out-of-scope questions were handed off or redirected."
+        else f"All {out} out-of-scope questions were handed off or redirected."
     )
-    delta = [
-        round((head[0] - start[0]) * IN_SCOPE),
-        round((head[1] - start[1]) * IN_SCOPE),
-        round((head[2] - start[2]) * TOTAL),
-        round((head[3] - start[3]) * OUT),
-    ]
+    # Rates back to questions: top1 and safe count in-scope questions, wrong all of them.
+    per = (in_scope, in_scope, in_scope + out, out)
+    delta = [round((h - s) * n) for h, s, n in zip(head, start, per, strict=True)]
     summary = (
         f"Met: {', '.join(met) or 'none'}; missed: {', '.join(missed) or 'none'}. {oos_text} "
         f"Against the starting code: top1 {delta[0]:+d}, safe {delta[1]:+d} in-scope questions, "
@@ -94,7 +95,8 @@ def main() -> None:
             "",
             "| set | top1 | safe | wrong | out-of-scope handled |",
             "|---|---|---|---|---|",
-            f"| practice-{n}.jsonl (195 + 45) on {args.code}, through the dialogue | {row} |",
+            f"| practice-{n}.jsonl ({in_scope} + {out}) on {args.code},"
+            f" through the dialogue | {row} |",
             f"| the same, once, on the session's starting commit {args.start_commit},"
             f" through the dialogue | {start_row} |",
             "",

@@ -9,23 +9,17 @@ this checkout's sets (a `git worktree` of the starting commit, say). TH_<NAME>=<
 overrides a Thresholds field (TH_CLARIFY_ABOVE=0.18).
 """
 
-import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 
+import checkout
+
+from loketbot.understanding.evaluation import judge
+from loketbot.understanding.reading import read
+
 HERE = Path(__file__).resolve().parent.parent  # eval/
-root = Path(os.environ.get("ROOT", HERE.parent))
-sys.path.insert(0, str(root))
-
-from loketbot.content.knowledge import load_knowledge  # noqa: E402
-from loketbot.understanding.evaluation import judge  # noqa: E402
-from loketbot.understanding.matcher import Matcher, Thresholds  # noqa: E402
-from loketbot.understanding.reading import read  # noqa: E402
-
-over = {k[3:].lower(): float(v) for k, v in os.environ.items() if k.startswith("TH_")}
-matcher = Matcher(load_knowledge(root / "knowledge"), dataclasses.replace(Thresholds(), **over))
+matcher = checkout.matcher()
 args = sys.argv[1:]
 show_path = None
 if "--show" in args:
