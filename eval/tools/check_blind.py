@@ -2,6 +2,8 @@
 fuzzy ratio of 92 for lines of five or more words) with every older set and every knowledge
 example or keyword (as loketbot loads them). Prints only the new set's own line numbers and
 counts, never another text, so a writer can run it without seeing what it compares against.
+A line with a `source` (a public-page round) must also name a page no older set used, and no
+site may give more than two lines.
 
     .venv/bin/python eval/tools/check_blind.py NEW.jsonl
 """
@@ -27,6 +29,23 @@ def norm(t):
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", t.casefold())).strip()
 
 
+def page_key(url):
+    return re.sub(r"^https?://(www\.)?", "", url.strip()).rstrip("/").casefold()
+
+
+def site(url):
+    return page_key(url).split("/", 1)[0]
+
+
+def used_pages(paths):
+    return {
+        page_key(row["source"])
+        for p in paths
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if line.strip() and (row := json.loads(line)).get("source")
+    }
+
+
 def main(path):
     new = Path(path).resolve()
     ids = topic_ids() | {"handoff"}
@@ -41,6 +60,8 @@ def main(path):
     ]
     old_norm = list({norm(t) for t in old})
     old_set = set(old_norm)
+    used = used_pages([p for p in older if p.resolve() != new])
+    sites = {}
     seen = {}
     problems = 0
     for n, line in enumerate(new.read_text(encoding="utf-8").splitlines(), 1):
@@ -56,6 +77,18 @@ def main(path):
         if row.get("lang") not in ("nl", "en"):
             print(f"line {n}: bad lang")
             problems += 1
+        source = row.get("source")
+        if source is not None:
+            if not re.match(r"https?://", source):
+                print(f"line {n}: source is not a web address")
+                problems += 1
+            elif page_key(source) in used:
+                print(f"line {n}: page already used by an older set")
+                problems += 1
+            sites.setdefault(site(source), []).append(n)
+            if len(sites[site(source)]) == 3:
+                print(f"line {n}: third line from one site")
+                problems += 1
         k = norm(row.get("text", ""))
         if k in seen:
             print(f"line {n}: duplicate of line {seen[k]}")
