@@ -21,7 +21,7 @@ from types import MappingProxyType
 
 from loketbot.content.knowledge import LANGS, Knowledge, load_knowledge
 from loketbot.understanding.evaluation import read_cases
-from loketbot.understanding.matcher import Matcher, Thresholds
+from loketbot.understanding.matcher import Matcher, Ranking, Thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDS = 5
@@ -33,9 +33,7 @@ class Scored:
     """One held-out question, ranked by a matcher that did not see it."""
 
     expect: str
-    ranked: tuple[tuple[int, float], ...]
-    lang: str
-    sure: bool
+    ranking: Ranking
     text: str = ""  # some bands depend on the question's length
 
 
@@ -78,8 +76,7 @@ def score_folds(knowledge: Knowledge, thresholds: Thresholds) -> tuple[list[Scor
     for partial, held in folds(knowledge):
         matcher = Matcher(partial, thresholds)
         for text, expect in held:
-            ranked, lang, sure = matcher.rank(text)
-            scored.append(Scored(expect, tuple(ranked), lang, sure, text))
+            scored.append(Scored(expect, matcher.rank(text), text))
     assert matcher is not None
     return scored, matcher
 
@@ -88,7 +85,7 @@ def measure(matcher: Matcher, scored: Sequence[Scored], bands: Thresholds) -> Re
     """top1, safe, wrong, out-of-scope handled, and the share of in-scope asked to clarify."""
     ins = outs = top1 = safe = wrong = handled = clarify = 0
     for case in scored:
-        match = matcher.decide(case.text, case.ranked, case.lang, case.sure, bands)
+        match = matcher.decide(case.text, case.ranking, bands)
         confident = match.action in ("answer", "flow", "redirect")
         if case.expect == HANDOFF:
             outs += 1
@@ -159,11 +156,7 @@ def best(matcher: Matcher, scored: Sequence[Scored]) -> tuple[Thresholds, Result
 
 def score_dev(matcher: Matcher, path: Path) -> list[Scored]:
     """The dev set's questions ranked by the matcher built on all the knowledge."""
-    return [
-        Scored(c.expect, tuple(r), lang, sure, c.text)
-        for c in read_cases(path)
-        for r, lang, sure in [matcher.rank(c.text)]
-    ]
+    return [Scored(c.expect, matcher.rank(c.text), c.text) for c in read_cases(path)]
 
 
 def main() -> int:

@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -65,7 +65,7 @@ from calibrate import (
 
 from loketbot.content.knowledge import LANGS, Knowledge, load_knowledge
 from loketbot.understanding.evaluation import Report, evaluate, read_cases
-from loketbot.understanding.matcher import Matcher, Thresholds
+from loketbot.understanding.matcher import Matcher, Ranking, Thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)  # mix at w = 1: the classifier alone
@@ -143,7 +143,7 @@ class Raw:
     first: np.ndarray  # per entry: position of the first term reaching it; `terms` if none
     terms: int
     probs: np.ndarray
-    ranked: tuple[tuple[int, float], ...]  # Matcher.rank's own, to check w = 0 against
+    ranking: Ranking  # Matcher.rank's own, to check w = 0 against
     fold: int = -1
 
 
@@ -154,14 +154,14 @@ def raw_scores(
     probs = probabilities(model, [text for text, _ in cases], len(matcher.knowledge.entries))
     out = []
     for (text, expect), p in zip(cases, probs, strict=True):
-        ranked, lang, sure = matcher.rank(text)
+        ranking = matcher.rank(text)
         terms = [t for t in dict.fromkeys(matcher.analyzer.terms(text)) if not t.isdigit()]
         scores = matcher._score(terms)
         reached = scores.first < len(scores.term_ids)
         values = np.where(reached, scores.values, 0.0)
         out.append(
-            Raw(expect, text, lang, sure, values, scores.first, len(scores.term_ids), p,
-                tuple(ranked), fold)
+            Raw(expect, text, ranking.lang, ranking.sure, values, scores.first,
+                len(scores.term_ids), p, ranking, fold)
         )  # fmt: skip
     return out
 
@@ -193,15 +193,15 @@ def combine(matcher: Matcher, raw: Raw, mode: str, w: float) -> Scored:
         if not closing or ranked[0][1] < t.small_talk_lead * (topical or [(0, 0.0)])[0][1]:
             ranked = topical
     if w == 0.0:
-        assert ranked == list(raw.ranked), (raw.text, ranked, raw.ranked)
-    return Scored(raw.expect, tuple(ranked), raw.lang, raw.sure, raw.text)
+        assert ranked == list(raw.ranking.ranked), (raw.text, ranked, raw.ranking.ranked)
+    return Scored(raw.expect, replace(raw.ranking, ranked=tuple(ranked)), raw.text)
 
 
 def outcomes(matcher: Matcher, scored: Sequence[Scored], bands: Thresholds) -> np.ndarray:
     """Per question, calibrate.measure's counts: (out, handled, wrong, in, safe, clarify, top1)."""
     rows = []
     for case in scored:
-        match = matcher.decide(case.text, case.ranked, case.lang, case.sure, bands)
+        match = matcher.decide(case.text, case.ranking, bands)
         confident = match.action in ("answer", "flow", "redirect")
         if case.expect == HANDOFF:
             handled = match.action in ("handoff", "redirect")
@@ -271,7 +271,7 @@ class Decided:
 
     def match(self, text: str) -> Any:
         case = self._scored[text]
-        return self._matcher.decide(text, case.ranked, case.lang, case.sure, self._bands)
+        return self._matcher.decide(text, case.ranking, self._bands)
 
 
 @dataclass

@@ -14,7 +14,7 @@ import pytest
 from loketbot.content.knowledge import load_knowledge
 from loketbot.understanding.analysis import Analyzer
 from loketbot.understanding.letters import without_letter_frame
-from loketbot.understanding.matcher import Match, Matcher, Thresholds
+from loketbot.understanding.matcher import Match, Matcher, Ranking, Thresholds
 
 from .conftest import KNOWLEDGE
 
@@ -303,14 +303,14 @@ def test_a_long_question_is_asked_back_where_a_short_one_would_go_to_a_person(
 ) -> None:
     # A long question shares fewer of its words with any one phrasing: its score runs lower.
     long = "Bent u van plan om op de stoep voor uw winkel een rek met boeken neer te zetten?"
-    ranked, lang, sure = matcher.rank(long)
-    top = ranked[0][1]
+    ranking = matcher.rank(long)
+    top = ranking.ranked[0][1]
     bands = Thresholds(clarify_above=top / 0.95, answer_above=top / 0.95 + 0.1)
-    assert matcher.decide(long, ranked, lang, sure, bands).action == "clarify"
+    assert matcher.decide(long, ranking, bands).action == "clarify"
     strict = replace(bands, long_question_floor=1.0)
-    assert matcher.decide(long, ranked, lang, sure, strict).action == "handoff"
+    assert matcher.decide(long, ranking, strict).action == "handoff"
     short = " ".join(long.split()[: bands.long_question_words])
-    assert matcher.decide(short, ranked, lang, sure, bands).action == "handoff"
+    assert matcher.decide(short, ranking, bands).action == "handoff"
 
 
 def test_clarify_lists_close_alternatives(kb_dir: Callable[..., Path]) -> None:
@@ -387,7 +387,7 @@ def test_an_anchor_close_behind_an_unsure_topic_redirects(matcher: Matcher) -> N
 
     def decide(anchor_score: float) -> tuple[str, str | None]:
         ranked = sorted([(topic, 0.25), (anchor, anchor_score), (other, 0.20)], key=lambda p: -p[1])
-        match = matcher.decide("", ranked, "nl", True)
+        match = matcher.decide("", Ranking(tuple(ranked), "nl", True))
         return match.action, match.intent
 
     # 0.9 of the unsure top topic: who handles it, not "did you mean a subsidy?"
@@ -401,7 +401,7 @@ def test_a_lone_topic_over_the_line_is_answered_not_handed_off(matcher: Matcher)
 
     def decide(top: float) -> tuple[str, str | None]:
         # The anchor stays below 0.9 of the topic (it does not win) but within the lead.
-        match = matcher.decide("", [(topic, top), (anchor, top - 0.09)], "nl", True)
+        match = matcher.decide("", Ranking(((topic, top), (anchor, top - 0.09)), "nl", True))
         return match.action, match.intent
 
     # No second topic to offer a choice of: over the answer line it is the answer ...
@@ -512,15 +512,15 @@ def test_ones_own_matter_weakly_matched_goes_to_a_person(matcher: Matcher) -> No
     # Weakly matched, a question about one's own was a personal matter more often than an
     # initiative's: no choice of topics it is not about (Thresholds.own_voice_floor).
     own = "mijn opa zit alleen thuis en zoekt gezelschap"
-    ranked, lang, sure = matcher.rank(own)
+    ranking = matcher.rank(own)
     floor = matcher.thresholds.own_voice_floor
-    assert matcher.thresholds.clarify_above <= ranked[0][1] < floor
-    assert matcher.decide(own, ranked, lang, sure).action == "handoff"
+    assert matcher.thresholds.clarify_above <= ranking.ranked[0][1] < floor
+    assert matcher.decide(own, ranking).action == "handoff"
     without = replace(matcher.thresholds, own_voice_floor=0.0)
-    assert matcher.decide(own, ranked, lang, sure, without).action == "clarify"
+    assert matcher.decide(own, ranking, without).action == "clarify"
     # The same scores in a group's voice are asked back: a group's question is its initiative's.
     group = "onze groep zoekt gezelschap voor een opa die alleen thuis zit"
-    assert matcher.decide(group, ranked, lang, sure).action == "clarify"
+    assert matcher.decide(group, ranking).action == "clarify"
     # "mijn" before the people around one names a setting, not one's own matter.
     neighbour = "mijn buurvrouw zit alleen thuis en zoekt gezelschap"
-    assert matcher.decide(neighbour, ranked, lang, sure).action == "clarify"
+    assert matcher.decide(neighbour, ranking).action == "clarify"

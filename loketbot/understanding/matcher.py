@@ -11,13 +11,13 @@ Thresholds and their measurements: docs/matching.md.
 
 from __future__ import annotations
 
-__all__ = ["Match", "Matcher", "Thresholds"]
+__all__ = ["Match", "Matcher", "Ranking", "Thresholds"]
 
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -135,6 +135,18 @@ class Match:
         }
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """What `rank` read in a question: all `decide` needs besides the text itself."""
+
+    ranked: tuple[tuple[int, float], ...]  # (entry index, score), best first
+    lang: str
+    sure: bool  # whether the language is sure
+    # The topics with a one-word title that the question names in a word of its own
+    # ("stichting", not the "coop" of "wijkcoop"); read only when one is among the candidates.
+    titled: frozenset[int] = frozenset()
+
+
 class Matcher:
     """Matches questions against one Knowledge set; build a new one to reload."""
 
@@ -227,10 +239,10 @@ class Matcher:
 
     def match(self, text: str, lang: str | None = None) -> Match:
         """Decide what to do with `text`; `lang` forces the answer language."""
-        ranked, detected, sure = self.rank(text)
+        ranking = self.rank(text)
         if lang in LANGS:
-            detected, sure = lang, True
-        return self.decide(text, ranked, detected, sure)
+            ranking = replace(ranking, lang=lang, sure=True)
+        return self.decide(text, ranking)
 
     def names_topic(self, text: str, entry_id: str | None) -> bool:
         """Whether `text` itself names the entry: a word of its title or keywords."""
@@ -249,9 +261,9 @@ class Matcher:
         entry = self.knowledge.by_id.get(entry_id or "")
         return entry is not None and entry.is_system
 
-    def rank(self, text: str) -> tuple[list[tuple[int, float]], str, bool]:
-        """The best (entry index, score) pairs for `text`, best first, and its language
-        (with whether that is sure): everything `decide` needs."""
+    def rank(self, text: str) -> Ranking:
+        """The best (entry index, score) pairs for `text`, its language, and the one-word
+        titles it names."""
         t = self.thresholds
         # The writer's own name ("u spreekt met mevrouw El Amrani") is no word of the question.
         # Nor is a letter's salutation, closing or signature ("Hoogachtend, J. de Wit").
@@ -275,7 +287,15 @@ class Matcher:
         closest = self._index.closest_example(scores, ranked[0][0]) if ranked else None
         closest_lang = None if closest is None else self._example_langs[closest]
         detected, sure = self._language(text, closest_lang)
-        return ranked, detected, sure
+        return Ranking(tuple(ranked), detected, sure, self._titles_named(text, ranked))
+
+    def _titles_named(self, asked: str, ranked: Sequence[tuple[int, float]]) -> frozenset[int]:
+        """The one-word-title topics `asked` names in a word of its own (no compound's part),
+        when one of them is among `ranked`: only then are the words read again."""
+        if all(i not in self._one_word_title for i, _ in ranked):
+            return frozenset()
+        words = frozenset(self.analyzer.terms(asked, parts=False))
+        return frozenset(i for i, word in self._one_word_title.items() if word in words)
 
     def _small_talk_leads(
         self, scores: Scores, topical: Sequence[tuple[int, float]], t: Thresholds
@@ -300,16 +320,11 @@ class Matcher:
         # Unsure: the language of the phrasing it matches ("hoi" is Dutch), else Dutch.
         return self.languages.guess(text, fallback=closest_lang or "nl")
 
-    def decide(
-        self,
-        text: str,
-        ranked: Sequence[tuple[int, float]],
-        lang: str,
-        sure: bool,
-        thresholds: Thresholds | None = None,
-    ) -> Match:
-        """The action for ranked scores (from `rank`), by the bands of `thresholds`."""
+    def decide(self, text: str, ranking: Ranking, thresholds: Thresholds | None = None) -> Match:
+        """The action for a question's `ranking` (from `rank`), by the bands of `thresholds`."""
         t = thresholds or self.thresholds
+        ranked: Sequence[tuple[int, float]] = ranking.ranked
+        lang, sure = ranking.lang, ranking.sure
         candidates = tuple((self._entries[i].id, round(s * 100, 1)) for i, s in ranked[:5])
         floor = min(t.clarify_above, t.answer_above)
         if len(text.split()) > t.long_question_words:
@@ -333,7 +348,7 @@ class Matcher:
             # A guided flow is a detour when the question names another topic outright ("wat
             # houdt de rechtsvorm stichting in" is no choice between forms): offer both.
             if named is None and best.flow:
-                named = self._titled_elsewhere(text, ranked, best_index)
+                named = self._titled_elsewhere(ranking.titled, ranked, best_index)
             if named is not None:
                 offer = (best.id, named)
                 return Match(text, best.id, score, "clarify", offer, lang, sure, candidates)
@@ -352,7 +367,7 @@ class Matcher:
             self._entries[i].id
             for i in (plausible + topics[len(plausible) : 2])[: t.max_alternatives]
         )
-        for also in (named, self._titled_elsewhere(text, ranked, best_index)):
+        for also in (named, self._titled_elsewhere(ranking.titled, ranked, best_index)):
             if also is not None and also not in offered:
                 offered = (offered[0], also, *offered[1:])[: t.max_alternatives]
         if len(offered) < 2:
@@ -403,20 +418,14 @@ class Matcher:
         return None
 
     def _titled_elsewhere(
-        self, text: str, ranked: Sequence[tuple[int, float]], best_index: int
+        self, titled: frozenset[int], ranked: Sequence[tuple[int, float]], best_index: int
     ) -> str | None:
-        """The one topic among the candidates that the question names by its one-word title,
-        in a word of its own ("stichting", not the "coop" of "wijkcoop"), when another leads."""
-        candidates = {i for i, _ in ranked} & self._one_word_title.keys()
-        if best_index in self._one_word_title or not candidates:
-            return None  # the question's words are read only when a titled topic is in the running
-        # As in rank: a letter's signature ("Stichting Buurtkracht") names no topic.
-        asked = without_introduction(without_letter_frame(text))
-        words = frozenset(self.analyzer.terms(asked, parts=False))
-        named = [i for i, word in self._one_word_title.items() if word in words]
-        if len(named) != 1 or named[0] not in candidates:
+        """The one topic among the candidates that the question names by its one-word title
+        (Ranking.titled), when another leads."""
+        if best_index in self._one_word_title or len(titled) != 1:
             return None
-        return self._entries[named[0]].id
+        (named,) = titled
+        return self._entries[named].id if any(i == named for i, _ in ranked) else None
 
     def _names_person(self, text: str) -> bool:
         analyzer = self.analyzer
