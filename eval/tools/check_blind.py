@@ -3,7 +3,9 @@ fuzzy ratio of 92 for lines of five or more words) with every older set and ever
 example or keyword (as loketbot loads them). Prints only the new set's own line numbers and
 counts, never another text, so a writer can run it without seeing what it compares against.
 A line with a `source` (a public-page round) must also name a page no older set used, and no
-site may give more than two lines.
+site may give more than two lines. Sets that other writers are writing at the same time, in
+folders beside the new set's own (/work/tmp/blind/rNN/, say), count as older sets too: two
+rounds written in parallel once held the same sentence.
 
     .venv/bin/python eval/tools/check_blind.py NEW.jsonl
 """
@@ -50,6 +52,8 @@ def main(path):
     new = Path(path).resolve()
     ids = topic_ids() | {"handoff"}
     older = list((MAIN / "eval").glob("*.jsonl")) + list((SHARED / "eval").glob("*.jsonl"))
+    if new.parent.parent != MAIN:  # beside other rounds in progress, not inside the repo
+        older += [p for p in new.parent.parent.glob("*/*.jsonl") if p.resolve() != new]
     old = [t for p in older if p.resolve() != new for t in texts(p)]
     knowledge = load_knowledge(MAIN / "knowledge")
     old += [
