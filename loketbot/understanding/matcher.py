@@ -142,9 +142,8 @@ class Ranking:
     ranked: tuple[tuple[int, float], ...]  # (entry index, score), best first
     lang: str
     sure: bool  # whether the language is sure
-    # The topics with a one-word title that the question names in a word of its own
-    # ("stichting", not the "coop" of "wijkcoop"); read only when one is among the candidates.
-    titled: frozenset[int] = frozenset()
+    # The question as rank read it: without a letter's frame or the writer's introduction.
+    asked: str = ""
 
 
 class Matcher:
@@ -262,8 +261,8 @@ class Matcher:
         return entry is not None and entry.is_system
 
     def rank(self, text: str) -> Ranking:
-        """The best (entry index, score) pairs for `text`, its language, and the one-word
-        titles it names."""
+        """The best (entry index, score) pairs for `text`, best first, and its language
+        (with whether that is sure)."""
         t = self.thresholds
         # The writer's own name ("u spreekt met mevrouw El Amrani") is no word of the question.
         # Nor is a letter's salutation, closing or signature ("Hoogachtend, J. de Wit").
@@ -287,15 +286,7 @@ class Matcher:
         closest = self._index.closest_example(scores, ranked[0][0]) if ranked else None
         closest_lang = None if closest is None else self._example_langs[closest]
         detected, sure = self._language(text, closest_lang)
-        return Ranking(tuple(ranked), detected, sure, self._titles_named(text, ranked))
-
-    def _titles_named(self, asked: str, ranked: Sequence[tuple[int, float]]) -> frozenset[int]:
-        """The one-word-title topics `asked` names in a word of its own (no compound's part),
-        when one of them is among `ranked`: only then are the words read again."""
-        if all(i not in self._one_word_title for i, _ in ranked):
-            return frozenset()
-        words = frozenset(self.analyzer.terms(asked, parts=False))
-        return frozenset(i for i, word in self._one_word_title.items() if word in words)
+        return Ranking(tuple(ranked), detected, sure, text)
 
     def _small_talk_leads(
         self, scores: Scores, topical: Sequence[tuple[int, float]], t: Thresholds
@@ -348,7 +339,7 @@ class Matcher:
             # A guided flow is a detour when the question names another topic outright ("wat
             # houdt de rechtsvorm stichting in" is no choice between forms): offer both.
             if named is None and best.flow:
-                named = self._titled_elsewhere(ranking.titled, ranked, best_index)
+                named = self._titled_elsewhere(ranking.asked, ranked, best_index)
             if named is not None:
                 offer = (best.id, named)
                 return Match(text, best.id, score, "clarify", offer, lang, sure, candidates)
@@ -367,7 +358,7 @@ class Matcher:
             self._entries[i].id
             for i in (plausible + topics[len(plausible) : 2])[: t.max_alternatives]
         )
-        for also in (named, self._titled_elsewhere(ranking.titled, ranked, best_index)):
+        for also in (named, self._titled_elsewhere(ranking.asked, ranked, best_index)):
             if also is not None and also not in offered:
                 offered = (offered[0], also, *offered[1:])[: t.max_alternatives]
         if len(offered) < 2:
@@ -418,14 +409,19 @@ class Matcher:
         return None
 
     def _titled_elsewhere(
-        self, titled: frozenset[int], ranked: Sequence[tuple[int, float]], best_index: int
+        self, asked: str, ranked: Sequence[tuple[int, float]], best_index: int
     ) -> str | None:
-        """The one topic among the candidates that the question names by its one-word title
-        (Ranking.titled), when another leads."""
-        if best_index in self._one_word_title or len(titled) != 1:
+        """The one topic among the candidates that `asked` (Ranking.asked) names by its
+        one-word title, in a word of its own ("stichting", not the "coop" of "wijkcoop"),
+        when another leads."""
+        candidates = {i for i, _ in ranked} & self._one_word_title.keys()
+        if best_index in self._one_word_title or not candidates:
+            return None  # the words are read again, without parts, only when this can matter
+        words = frozenset(self.analyzer.terms(asked, parts=False))
+        named = [i for i, word in self._one_word_title.items() if word in words]
+        if len(named) != 1 or named[0] not in candidates:
             return None
-        (named,) = titled
-        return self._entries[named].id if any(i == named for i, _ in ranked) else None
+        return self._entries[named[0]].id
 
     def _names_person(self, text: str) -> bool:
         analyzer = self.analyzer
