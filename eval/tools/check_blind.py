@@ -53,8 +53,9 @@ def main(path):
     ids = topic_ids() | {"handoff"}
     older = list((MAIN / "eval").glob("*.jsonl")) + list((SHARED / "eval").glob("*.jsonl"))
     if new.parent.parent != MAIN:  # beside other rounds in progress, not inside the repo
-        older += [p for p in new.parent.parent.glob("*/*.jsonl") if p.resolve() != new]
-    old = [t for p in older if p.resolve() != new for t in texts(p)]
+        older += new.parent.parent.glob("*/*.jsonl")
+    older = [p for p in older if p.resolve() != new]
+    old = [t for p in older for t in texts(p)]
     knowledge = load_knowledge(MAIN / "knowledge")
     old += [
         phrase
@@ -64,7 +65,7 @@ def main(path):
     ]
     old_norm = list({norm(t) for t in old})
     old_set = set(old_norm)
-    used = used_pages([p for p in older if p.resolve() != new])
+    used = used_pages(older)
     sites = {}
     seen = {}
     problems = 0
